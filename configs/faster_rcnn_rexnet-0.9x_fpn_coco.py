@@ -1,0 +1,10 @@
+# Faster R-CNN + FPN with ReXNet-0.9x (the paper's other rows); see
+# faster_rcnn_rexnet_fpn_coco.py for the recipe.
+from rexnet_mm import arch_out_channels
+
+_base_ = './faster_rcnn_rexnet_fpn_coco.py'
+arch = '0.9x'
+model = dict(
+    backbone=dict(
+        arch=arch, init_cfg=dict(checkpoint=f'checkpoints/rexnet_{arch}.pth')),
+    neck=dict(in_channels=arch_out_channels(arch, _base_.out_indices)))

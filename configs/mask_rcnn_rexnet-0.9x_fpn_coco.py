@@ -1,0 +1,10 @@
+# Mask R-CNN + FPN with ReXNet-0.9x: the 0.9x Faster R-CNN backbone on the
+# 1.0x Mask R-CNN recipe.
+from rexnet_mm import arch_out_channels
+
+_base_ = './mask_rcnn_rexnet_fpn_coco.py'
+arch = '0.9x'
+model = dict(
+    backbone=dict(
+        arch=arch, init_cfg=dict(checkpoint=f'checkpoints/rexnet_{arch}.pth')),
+    neck=dict(in_channels=arch_out_channels(arch, _base_.out_indices)))

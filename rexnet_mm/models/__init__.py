@@ -1,0 +1,6 @@
+from .channels import (ARCH_DEFAULTS, ARCH_SETTINGS, BlockSpec, Schedule, arch_out_channels,
+                       build_schedule, make_divisible)
+from .rexnet import LinearBottleneck, ReXNet, SEWithNorm
+
+__all__ = ['ARCH_DEFAULTS', 'ARCH_SETTINGS', 'BlockSpec', 'Schedule', 'arch_out_channels',
+           'build_schedule', 'make_divisible', 'ReXNet', 'LinearBottleneck', 'SEWithNorm']

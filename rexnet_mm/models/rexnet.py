@@ -1,0 +1,277 @@
+"""ReXNet backbone (Han et al., "Rethinking Channel Dimensions for Efficient
+Model Design", CVPR 2021) for OpenMMLab: V1 0.9x-3.0x and lite 1.0x-2.0x."""
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
+from mmcv.cnn.bricks import DropPath
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .channels import NUM_OUTPUTS, NUM_STAGES, BlockSpec, build_schedule
+
+
+class SEWithNorm(BaseModule):
+    """ReXNet's squeeze-and-excitation: pool -> conv(bias) -> BN -> ReLU ->
+    conv(bias) -> sigmoid -> scale. Note the BN inside (as released)."""
+
+    def __init__(self, channels: int, ratio: int = 12, norm_cfg: dict = dict(type='BN'),
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        mid = channels // ratio
+        if mid < 1:
+            raise ValueError(f'arch: se_ratio={ratio} leaves no channel in the SE of a '
+                             f'{channels}-channel block; use a smaller se_ratio')
+        self.conv1 = nn.Conv2d(channels, mid, 1, bias=True)
+        self.norm_name, norm = build_norm_layer(norm_cfg, mid)
+        self.add_module(self.norm_name, norm)
+        self.act = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(mid, channels, 1, bias=True)
+
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        s = self.act(getattr(self, self.norm_name)(self.conv1(s)))
+        return x * self.conv2(s).sigmoid()
+
+
+class LinearBottleneck(BaseModule):
+    """ReXNet's block: [1x1 expand, act] -> 3x3 depthwise, BN -> [SE] -> ReLU6
+    -> 1x1 project, BN; with stride 1 and in <= out a partial residual adds the
+    input to the first ``in`` output channels."""
+
+    def __init__(self, spec: BlockSpec, se_ratio: int = 12, conv_cfg=None,
+                 norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='SiLU'),
+                 dw_act_cfg: dict = dict(type='ReLU6'), drop_path_rate: float = 0.,
+                 with_cp: bool = False, init_cfg=None):
+        super().__init__(init_cfg)
+        self.in_channels = spec.in_channels
+        self.out_channels = spec.out_channels
+        self.use_shortcut = spec.stride == 1 and spec.in_channels <= spec.out_channels
+        self.with_cp = with_cp
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        if spec.expand_ratio != 1:
+            mid = spec.in_channels * spec.expand_ratio
+            self.conv_exp = ConvModule(spec.in_channels, mid, 1, act_cfg=act_cfg, **common)
+        else:
+            mid = spec.in_channels
+            self.conv_exp = None
+        self.conv_dw = ConvModule(mid, mid, 3, stride=spec.stride, padding=1, groups=mid,
+                                  act_cfg=None, **common)
+        self.se = SEWithNorm(mid, se_ratio, norm_cfg) if spec.use_se else None
+        self.act_dw = build_activation_layer(dw_act_cfg)
+        self.conv_pwl = ConvModule(mid, spec.out_channels, 1, act_cfg=None, **common)
+        self.drop_path = DropPath(drop_path_rate) if (
+            drop_path_rate > 0 and self.use_shortcut) else nn.Identity()
+
+    def _forward(self, x):
+        out = x if self.conv_exp is None else self.conv_exp(x)
+        out = self.conv_dw(out)
+        if self.se is not None:
+            out = self.se(out)
+        out = self.conv_pwl(self.act_dw(out))
+        if self.use_shortcut:
+            out = self.drop_path(out)
+            # In place, as released: cheaper than a concat of two slices.
+            out[:, :self.in_channels] += x
+        return out
+
+    def forward(self, x):
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return cp.checkpoint(self._forward, x, use_reentrant=False)
+        return self._forward(x)
+
+
+class ReXNet(BaseModule):
+    """ReXNet backbone.
+
+    Args:
+        arch (str | dict): a released variant ('0.9x', '1.0x', '1.3x', '1.5x',
+            '2.0x', '2.2x', '3.0x', 'lite-1.0x', 'lite-1.3x', 'lite-1.5x',
+            'lite-2.0x') or a dict with any of the keys of
+            ``rexnet_mm.models.channels.ARCH_DEFAULTS`` (width_mult, depth_mult,
+            lite, use_se, se_ratio, divisor, widths, ...). Default '1.0x'.
+        out_indices (Sequence[int]): which outputs to return: 0-5 the six
+            stages (strides 2, 4, 8, 16, 16, 32), 6 the head conv (stride 32).
+            Default (6, ).
+        frozen_stages (int): -1 freezes nothing; k >= 0 freezes the stem and
+            the first k stages (parameters and BN statistics). Default -1.
+        conv_cfg (dict, optional): conv layer config. Default None (Conv2d).
+        norm_cfg (dict): norm layer config. Default dict(type='BN').
+        act_cfg (dict, optional): activation of the stem, the expansion convs
+            and the head conv. None means the arch's own: SiLU for V1, ReLU6
+            for lite. Default None.
+        dw_act_cfg (dict): activation after the depthwise conv (and SE).
+            Default dict(type='ReLU6').
+        norm_eval (bool): keep BN layers in eval mode during training.
+        with_cp (bool): gradient checkpointing per block (saves memory).
+        drop_path_rate (float): stochastic depth, rising linearly over blocks
+            to this value (applied on residual blocks). Default 0.
+        init_cfg (dict | list[dict], optional): e.g. ``dict(type='Pretrained',
+            checkpoint='checkpoints/rexnet_1.0x.pth', prefix='backbone.')``.
+            Such a checkpoint is checked strictly against this arch.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = '1.0x',
+                 out_indices: Sequence[int] = (6, ),
+                 frozen_stages: int = -1,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: Optional[dict] = None,
+                 dw_act_cfg: dict = dict(type='ReLU6'),
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 drop_path_rate: float = 0.,
+                 init_cfg: Optional[Union[dict, list]] = None):
+        if init_cfg is None:
+            init_cfg = [
+                dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
+                dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+            ]
+        super().__init__(init_cfg)
+        self.arch = arch
+        self.schedule = build_schedule(arch)
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        if (not isinstance(out_indices, (list, tuple)) or not out_indices
+                or any(isinstance(i, bool) or not isinstance(i, int)
+                       or not 0 <= i < NUM_OUTPUTS for i in out_indices)):
+            raise ValueError(f'out_indices must be a non-empty sequence of ints in '
+                             f'range(0, {NUM_OUTPUTS}), but got {out_indices!r}')
+        if (isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int)
+                or not -1 <= frozen_stages <= NUM_STAGES):
+            raise ValueError(f'frozen_stages must be an int in range(-1, {NUM_STAGES + 1}), '
+                             f'but got {frozen_stages!r}')
+        if not isinstance(drop_path_rate, (int, float)) or not 0 <= drop_path_rate < 1:
+            raise ValueError(f'drop_path_rate must be in [0, 1), but got {drop_path_rate!r}')
+        self.out_indices = tuple(out_indices)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        if act_cfg is None:
+            act_cfg = dict(type='ReLU6') if self.schedule.lite else dict(type='SiLU')
+        sched = self.schedule
+
+        self.stem = ConvModule(3, sched.stem_channels, 3, stride=2, padding=1,
+                               conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        # Only what max(out_indices) needs is built (and run): an unused head
+        # conv would leave DDP with parameters that get no gradient.
+        self.num_layers = max(self.out_indices) + 1
+        n = len(sched.blocks)
+        self.layers = []
+        for s in range(min(self.num_layers, NUM_STAGES)):
+            blocks = []
+            for k, spec in enumerate(sched.blocks):
+                if spec.stage != s:
+                    continue
+                dpr = drop_path_rate * k / max(n - 1, 1)
+                blocks.append(
+                    LinearBottleneck(spec, sched.se_ratio, conv_cfg, norm_cfg, act_cfg,
+                                     dw_act_cfg, dpr, with_cp))
+            name = f'layer{s + 1}'
+            self.add_module(name, nn.Sequential(*blocks))
+            self.layers.append(name)
+        if self.num_layers > NUM_STAGES:
+            self.conv_head = ConvModule(sched.blocks[-1].out_channels, sched.head_channels, 1,
+                                        conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            self.layers.append('conv_head')
+        self._freeze_stages()
+
+    @property
+    def out_channels(self):
+        """Channels of each returned output, in the order of out_indices."""
+        return [self.schedule.out_channels[i] for i in self.out_indices]
+
+    @property
+    def out_strides(self):
+        return [self.schedule.out_strides[i] for i in self.out_indices]
+
+    def forward(self, x):
+        x = self.stem(x)
+        outs = []
+        for i, name in enumerate(self.layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        modules = [self.stem] + [getattr(self, f'layer{s}')
+                                 for s in range(1, self.frozen_stages + 1)
+                                 if hasattr(self, f'layer{s}')]
+        for m in modules:
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    # ------------------------------------------------------------ weights
+    def init_weights(self):
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            # Checked strictly here (mmengine's loader would only warn).
+            self._load_pretrained(cfg['checkpoint'], cfg.get('prefix', ''),
+                                  cfg.get('map_location', 'cpu'))
+            self._is_init = True
+        else:
+            super().init_weights()
+
+    def _load_pretrained(self, checkpoint: str, prefix: str, map_location='cpu'):
+        from mmengine.runner.checkpoint import CheckpointLoader
+
+        from ..utils.checkpoint import check_checkpoint_file
+        check_checkpoint_file(checkpoint, what='ReXNet init_cfg checkpoint')
+        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+        if not isinstance(state, dict):
+            raise ValueError(f'init_cfg.checkpoint: {checkpoint} holds no state dict')
+        meta_arch = ckpt.get('meta', {}).get('arch') if isinstance(ckpt, dict) else None
+        if prefix:
+            if not prefix.endswith('.'):
+                prefix += '.'
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            if not state:
+                raise ValueError(f'init_cfg: no key of {checkpoint} starts with the prefix '
+                                 f'{prefix!r}')
+        self.load_state_dict_checked(state, source=f'{checkpoint} (arch {meta_arch})'
+                                     if meta_arch else checkpoint)
+        MMLogger.get_current_instance().info(
+            f'ReXNet({self.arch!r}): loaded {len(state)} tensors from {checkpoint}')
+
+    def load_state_dict_checked(self, state: Dict[str, torch.Tensor], source: str = 'state dict'):
+        """Load strictly: every tensor of this model must be present with its
+        shape, and every tensor of ``state`` must belong to this arch. The only
+        keys skipped are those of layers not built (beyond max(out_indices))."""
+        own = self.state_dict()
+        unbuilt = tuple(f'layer{s + 1}.' for s in range(self.num_layers, NUM_STAGES))
+        if self.num_layers <= NUM_STAGES:
+            unbuilt += ('conv_head.', )
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own and not k.startswith(unbuilt)]
+        mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}'
+                      for k, v in own.items() if k in state and state[k].shape != v.shape]
+        if missing or unexpected or mismatched:
+            lines = [f'{source} does not fit ReXNet(arch={self.arch!r}) '
+                     f'(out channels {list(self.schedule.out_channels)}):']
+            for title, items in (('shape mismatch', mismatched), ('missing', missing),
+                                 ('unexpected', unexpected)):
+                if items:
+                    lines.append(f'  {title} ({len(items)}): ' + ', '.join(items[:5]) +
+                                 (' ...' if len(items) > 5 else ''))
+            lines.append('  Convert official/timm weights with '
+                         'tools/model_converters/rexnet_to_mm.py, which names their variant.')
+            raise ValueError('\n'.join(lines))
+        self.load_state_dict({k: state[k] for k in own}, strict=True)

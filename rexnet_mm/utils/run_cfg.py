@@ -1,0 +1,94 @@
+"""Shared logic of tools/train.py and tools/test.py for mmdet and mmpretrain
+configs (the toolkit is picked from the config's default_scope)."""
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction  # noqa: F401  (re-exported)
+
+SCOPES = ('mmdet', 'mmpretrain', 'mmseg')
+
+
+def load_config(path, cfg_options=None, work_dir=None):
+    if not osp.isfile(path):
+        raise SystemExit(f'error: config {path} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in SCOPES:
+        raise SystemExit(f'error: {path}: default_scope must be one of {SCOPES} '
+                         f'(inherit an mmdet:: or mmpretrain:: base), but got {scope!r}')
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def use_gloo_without_cuda(cfg, launcher):
+    """nccl needs GPUs: a distributed run on a CPU machine uses gloo."""
+    import torch
+    if launcher == 'none':
+        return
+    env = cfg.setdefault('env_cfg', {})
+    dist_cfg = env.setdefault('dist_cfg', {})
+    backend = os.environ.get('DIST_BACKEND')
+    if backend:
+        dist_cfg['backend'] = backend
+    elif not torch.cuda.is_available() and dist_cfg.get('backend', 'nccl') == 'nccl':
+        print('[rexnet_mm] no CUDA device: distributed backend nccl -> gloo')
+        dist_cfg['backend'] = 'gloo'
+
+
+def _datasets(cfg):
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(split)
+        if not loader:
+            continue
+        ds = loader.get('dataset', {})
+        while isinstance(ds, dict) and 'dataset' in ds:  # wrappers (RepeatDataset, ...)
+            ds = ds['dataset']
+        if isinstance(ds, dict):
+            yield split, ds
+
+
+def check_datasets(cfg, splits=('train_dataloader', 'val_dataloader', 'test_dataloader')):
+    """Stop at once, naming the expected layout, when a dataset is missing
+    (rather than a stack trace from inside pycocotools or a dataset class)."""
+    problems = []
+    for split, ds in _datasets(cfg):
+        if split not in splits:
+            continue
+        root = ds.get('data_root', '') or ''
+        ann = ds.get('ann_file', '') or ''
+        prefix = ds.get('data_prefix', '')
+        if isinstance(prefix, dict):
+            prefix = prefix.get('img', prefix.get('img_path', '')) or ''
+        ann_path = osp.join(root, ann) if ann and not osp.isabs(ann) else ann
+        img_path = osp.join(root, prefix) if prefix and not osp.isabs(prefix) else prefix
+        if ann_path and not osp.exists(ann_path):
+            problems.append((split, ds.get('type'), ann_path, root))
+        elif not ann_path and (img_path or root) and not osp.exists(img_path or root):
+            problems.append((split, ds.get('type'), img_path or root, root))
+    if not problems:
+        return
+    lines = ['error: dataset not found:']
+    for split, typ, path, root in problems:
+        lines.append(f'  {split}: {typ} expects {path} (data_root={root!r})')
+    typ = problems[0][1] or ''
+    if 'Coco' in typ:
+        lines += ['Expected COCO 2017 layout:',
+                  '  data/coco/annotations/instances_{train,val}2017.json',
+                  '  data/coco/{train,val}2017/*.jpg',
+                  'Try the pipeline on generated demo data instead: make demo',
+                  '(python tools/misc/make_demo_coco.py data/demo_coco; '
+                  'python tools/train.py configs/demo/faster_rcnn_rexnet_demo.py)']
+    elif typ == 'ImageNet':
+        lines += ['Expected mmpretrain ImageNet layout:',
+                  '  data/imagenet/{train,val}/<class>/*.JPEG  '
+                  '(or meta/train.txt, meta/val.txt annotation lists)',
+                  'Try a small generated set: python tools/misc/make_demo_cls.py data/demo_cls']
+    else:
+        lines.append('Point the config at your data with --cfg-options '
+                     '<split>.dataset.data_root=...')
+    raise SystemExit('\n'.join(lines))

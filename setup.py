@@ -1,0 +1,47 @@
+"""rexnet_mm: ReXNet as a first-class OpenMMLab backbone (mmdet, mmpretrain)."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_version():
+    ns = {}
+    with open(osp.join(osp.dirname(__file__), 'rexnet_mm', 'version.py')) as f:
+        exec(f.read(), ns)
+    return ns['__version__']
+
+
+with open(osp.join(osp.dirname(__file__), 'README.md'), encoding='utf-8') as f:
+    long_description = f.read()
+
+setup(
+    name='rexnet_mm',
+    version=read_version(),
+    description='ReXNet backbones, detectors and classifiers for OpenMMLab '
+    '(mmdet 3.x, mmpretrain 1.x)',
+    long_description=long_description,
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.8',
+    packages=find_packages(include=['rexnet_mm', 'rexnet_mm.*']),
+    install_requires=[
+        'torch>=1.8',
+        'torchvision>=0.9',
+        'numpy',
+        'mmengine>=0.8,<1.0',
+        'mmcv>=2.0.0rc4,<2.2.0',
+    ],
+    extras_require={
+        # The toolkits are optional: rexnet_mm registers into each one that
+        # is importable.
+        'det': ['mmdet>=3.3.0,<3.4', 'pycocotools'],
+        'cls': ['mmpretrain>=1.2.0,<1.3'],
+        'all': ['mmdet>=3.3.0,<3.4', 'mmpretrain>=1.2.0,<1.3', 'pycocotools',
+                'matplotlib'],
+        'tests': ['pytest>=7', 'timm>=0.9', 'matplotlib', 'tqdm'],
+    },
+    classifiers=[
+        'Programming Language :: Python :: 3',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+    ],
+)

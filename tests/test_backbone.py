@@ -1,0 +1,267 @@
+"""ReXNet backbone: schedule, shapes, options and exactness against the
+official layout (tests/official_rexnet.py) and timm."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+from official_rexnet import OFFICIAL_PARAMS, official_model, randomize_bn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from rexnet_mm.models import ARCH_SETTINGS, ReXNet, build_schedule
+from rexnet_mm.models.convert import convert_rexnet, key_map
+
+ARCHS = list(ARCH_SETTINGS)
+ALL = tuple(range(7))
+
+
+def rel_diff(a, b):
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
+
+
+# ----------------------------------------------------------- schedule
+def test_schedule_1x_matches_release():
+    s = build_schedule('1.0x')
+    assert [b.out_channels for b in s.blocks] == [
+        16, 27, 38, 50, 61, 72, 84, 95, 106, 117, 128, 140, 151, 162, 174, 185]
+    assert s.stem_channels == 32 and s.head_channels == 1280
+    assert s.out_channels == (16, 38, 61, 95, 128, 185, 1280)
+    assert s.out_strides == (2, 4, 8, 16, 16, 32, 32)
+    assert s.stage_blocks == (1, 2, 2, 3, 3, 5)
+    assert [b.use_se for b in s.blocks] == [False] * 3 + [True] * 13
+    assert [b.stride for b in s.blocks if b.stride != 1] == [2, 2, 2, 2]
+
+
+@pytest.mark.parametrize('arch,taps', [
+    ('1.3x', (21, 50, 79, 167, 240)),
+    ('1.5x', (24, 58, 92, 193, 277)),
+    ('2.0x', (32, 77, 122, 257, 370)),
+])
+def test_feature_taps_match_reference(arch, taps):
+    c = build_schedule(arch).out_channels
+    # taps before each stride change: stages 1, 2, 3, 5, 6
+    assert (c[0], c[1], c[2], c[4], c[5]) == taps
+    assert c[6] == int(1280 * float(arch[:-1]))
+
+
+def test_depth_mult_and_custom_widths():
+    s = build_schedule(dict(depth_mult=0.5))
+    assert s.stage_blocks == (1, 1, 1, 2, 2, 3)
+    widths = [8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128]
+    s = build_schedule(dict(widths=widths, use_se=False))
+    assert [b.out_channels for b in s.blocks] == widths
+    assert [b.in_channels for b in s.blocks][1:] == widths[:-1]
+    assert not any(b.use_se for b in s.blocks)
+    m = ReXNet(dict(widths=widths), out_indices=ALL)
+    assert m.out_channels == [8, 24, 40, 64, 88, 128, 1280]
+
+
+# ---------------------------------------------------- shapes and outputs
+@pytest.mark.parametrize('arch', ARCHS)
+@pytest.mark.parametrize('hw', [(224, 224), (193, 257)])
+def test_output_shapes_every_arch(arch, hw):
+    model = ReXNet(arch, out_indices=ALL).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, *hw))
+    assert isinstance(outs, tuple) and len(outs) == 7
+    sched = build_schedule(arch)
+    for i, (o, c, s) in enumerate(zip(outs, sched.out_channels, sched.out_strides)):
+        # each stride-2 conv (k3, p1) maps n -> ceil(n / 2)
+        h, w = hw
+        for _ in range(int(math.log2(s))):
+            h, w = math.ceil(h / 2), math.ceil(w / 2)
+        assert o.shape == (1, c, h, w), (arch, i)
+    assert model.out_channels == list(sched.out_channels)
+
+
+@pytest.mark.parametrize('out_indices', [(0, ), (1, 2, 4, 5), (3, 6), (5, ), (6, )])
+def test_out_indices_select_and_limit_layers(out_indices):
+    model = ReXNet('1.0x', out_indices=out_indices).eval()
+    outs = model(torch.randn(2, 3, 64, 64))
+    full = (16, 38, 61, 95, 128, 185, 1280)
+    assert [o.shape[1] for o in outs] == [full[i] for i in out_indices]
+    assert model.out_channels == [full[i] for i in out_indices]
+    # nothing past max(out_indices) is built
+    top = max(out_indices)
+    assert hasattr(model, 'conv_head') == (top == 6)
+    for s in range(6):
+        assert hasattr(model, f'layer{s + 1}') == (s <= top)
+
+
+def test_default_out_indices_is_head_conv():
+    outs = ReXNet().eval()(torch.randn(1, 3, 64, 64))
+    assert len(outs) == 1 and outs[0].shape == (1, 1280, 2, 2)
+
+
+# -------------------------------------------------------------- options
+def _bn_modes(module):
+    return [m.training for m in module.modules() if isinstance(m, _BatchNorm)]
+
+
+@pytest.mark.parametrize('frozen_stages', [-1, 0, 2, 6])
+def test_frozen_stages(frozen_stages):
+    model = ReXNet('1.0x', out_indices=ALL, frozen_stages=frozen_stages)
+    model.train()
+    frozen = ([model.stem] if frozen_stages >= 0 else []) + [
+        getattr(model, f'layer{s}') for s in range(1, frozen_stages + 1)]
+    trainable = [getattr(model, f'layer{s}') for s in range(max(frozen_stages, 0) + 1, 7)]
+    trainable += [model.conv_head] + ([] if frozen_stages >= 0 else [model.stem])
+    for m in frozen:
+        assert all(not p.requires_grad for p in m.parameters())
+        assert not any(_bn_modes(m))
+    for m in trainable:
+        assert all(p.requires_grad for p in m.parameters())
+        assert all(_bn_modes(m))
+    # frozen BN statistics do not move in a training forward
+    if frozen_stages >= 0:
+        before = model.stem.bn.running_mean.clone()
+        model(torch.randn(2, 3, 32, 32))
+        assert torch.equal(before, model.stem.bn.running_mean)
+
+
+def test_norm_eval():
+    model = ReXNet('1.0x', norm_eval=True)
+    model.train()
+    assert not any(_bn_modes(model))
+    assert all(p.requires_grad for p in model.parameters())
+    model = ReXNet('1.0x', norm_eval=False).train()
+    assert all(_bn_modes(model))
+
+
+def test_with_cp_same_outputs_and_grads():
+    torch.manual_seed(0)
+    ref = ReXNet('1.0x', out_indices=(2, 6))
+    cpm = ReXNet('1.0x', out_indices=(2, 6), with_cp=True)
+    cpm.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    outs_ref = ref.train()(x)
+    outs_cp = cpm.train()(x)
+    for a, b in zip(outs_ref, outs_cp):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-6)
+    sum(o.square().mean() for o in outs_ref).backward()
+    sum(o.square().mean() for o in outs_cp).backward()
+    for (n, p), (_, q) in zip(ref.named_parameters(), cpm.named_parameters()):
+        assert torch.allclose(p.grad, q.grad, rtol=1e-4, atol=1e-6), n
+    assert all(b.with_cp for b in cpm.layer3)
+
+
+def test_norm_and_act_overrides_build():
+    m = ReXNet('1.0x', norm_cfg=dict(type='SyncBN'), act_cfg=dict(type='ReLU'))
+    assert isinstance(m.stem.bn, nn.SyncBatchNorm)
+    assert isinstance(m.stem.activate, nn.ReLU)
+    assert isinstance(m.layer2[0].conv_exp.activate, nn.ReLU)
+    m = ReXNet('1.0x', out_indices=(5, ), norm_cfg=dict(type='GN', num_groups=1))
+    assert isinstance(m.layer3[0].se.gn, nn.GroupNorm)
+    out = m(torch.randn(2, 3, 64, 64))[0]
+    assert out.shape == (2, 185, 2, 2) and torch.isfinite(out).all()
+    # lite defaults to ReLU6 everywhere, V1 to SiLU after stem/expansion/head
+    assert isinstance(ReXNet('lite-1.0x').stem.activate, nn.ReLU6)
+    assert isinstance(ReXNet('1.0x').stem.activate, nn.SiLU)
+
+
+def test_drop_path_only_on_residual_blocks():
+    m = ReXNet('1.0x', drop_path_rate=0.2)
+    blocks = [b for s in range(1, 7) for b in getattr(m, f'layer{s}')]
+    rates = [b.drop_path.drop_prob if hasattr(b.drop_path, 'drop_prob') else 0. for b in blocks]
+    assert rates[-1] == pytest.approx(0.2)
+    for b, r in zip(blocks, rates):
+        assert (r > 0) == (b.use_shortcut and r > 0)
+        if not b.use_shortcut:
+            assert isinstance(b.drop_path, nn.Identity)
+    # eval is deterministic with drop_path, train is not
+    m.eval()
+    x = torch.randn(2, 3, 64, 64)
+    assert torch.equal(m(x)[0], m(x)[0])
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(arch='1.1x'), r"arch must be one of \['0.9x', '1.0x'.*got '1.1x'"),
+    (dict(arch=1.0), 'arch must be one of'),
+    (dict(arch=dict(width=1.0)), r"arch: unknown keys \['width'\]"),
+    (dict(arch=dict(width_mult=-1)), 'arch: width_mult must be a positive number'),
+    (dict(arch=dict(depth_mult=0)), 'arch: depth_mult must be a positive number'),
+    (dict(arch=dict(widths=[16, 32])), 'arch: widths has 2 entries'),
+    (dict(arch=dict(widths=[0] * 16)), 'arch: widths must be a non-empty list'),
+    (dict(arch=dict(use_se='yes')), 'arch: use_se must be'),
+    (dict(arch=dict(se_ratio=1000)), 'arch: se_ratio=1000 leaves no channel'),
+    (dict(out_indices=(7, )), r'out_indices must be .* range\(0, 7\), but got \(7,\)'),
+    (dict(out_indices=(-1, )), 'out_indices must be'),
+    (dict(out_indices=()), 'out_indices must be'),
+    (dict(frozen_stages=7), r'frozen_stages must be an int in range\(-1, 7\), but got 7'),
+    (dict(frozen_stages=-2), 'frozen_stages must be'),
+    (dict(drop_path_rate=1.5), 'drop_path_rate must be in'),
+])
+def test_invalid_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ReXNet(**kwargs)
+
+
+# ------------------------------------------------------------ exactness
+@pytest.mark.parametrize('arch', ARCHS)
+def test_exact_to_official_layout(arch):
+    torch.manual_seed(ARCHS.index(arch))
+    ref = randomize_bn(official_model(arch, classes=10), seed=1).eval()
+    assert sum(p.numel() for p in official_model(arch).parameters()) == OFFICIAL_PARAMS[arch]
+    layout, found, state = convert_rexnet(ref.state_dict())
+    assert layout == ('official-lite' if arch.startswith('lite') else 'official')
+    assert found == arch
+    model = ReXNet(arch, out_indices=ALL).eval()
+    model.load_state_dict_checked(
+        {k[9:]: v for k, v in state.items() if k.startswith('backbone.')})
+    # parameters: backbone + classifier equal the release exactly
+    n_head = sum(v.numel() for k, v in state.items() if k.startswith('head.')
+                 and 'running' not in k and 'num_batches' not in k)
+    n_ref = sum(p.numel() for p in ref.parameters())
+    assert sum(p.numel() for p in model.parameters()) + n_head == n_ref
+    x = torch.randn(2, 3, 96, 80)
+    with torch.no_grad():
+        ours = model(x)
+        theirs = ref.forward_features(x)
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.shape == b.shape
+        assert rel_diff(a, b) <= 1e-5, (arch, i, rel_diff(a, b))
+
+
+TIMM = {'rexnet_100': '1.0x', 'rexnet_130': '1.3x', 'rexnet_150': '1.5x',
+        'rexnet_200': '2.0x', 'rexnet_300': '3.0x'}
+
+
+@pytest.mark.parametrize('name', list(TIMM))
+def test_exact_to_timm(name):
+    timm = pytest.importorskip('timm')
+    torch.manual_seed(1)
+    ref = randomize_bn(timm.create_model(name, pretrained=False, num_classes=7), 2).eval()
+    layout, arch, state = convert_rexnet(ref.state_dict())
+    assert (layout, arch) == ('timm', TIMM[name])
+    model = ReXNet(arch, out_indices=(6, )).eval()
+    model.load_state_dict_checked(
+        {k[9:]: v for k, v in state.items() if k.startswith('backbone.')})
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        a = model(x)[0]
+        b = ref.forward_features(x)
+    assert rel_diff(a, b) <= 1e-5
+    # the classifier too
+    with torch.no_grad():
+        logits = torch.nn.functional.linear(a.mean((2, 3)), state['head.fc.weight'],
+                                            state['head.fc.bias'])
+    assert rel_diff(logits, ref(x)) <= 1e-5
+
+
+def test_key_map_covers_official_keys_exactly():
+    for arch in ARCHS:
+        ref = official_model(arch)
+        layout = 'official-lite' if arch.startswith('lite') else 'official'
+        assert set(key_map(arch, layout)) == set(ref.state_dict()), arch
+
+
+def test_checked_load_names_variant_on_mismatch():
+    state = {k[9:]: v for k, v in convert_rexnet(
+        official_model('1.3x').state_dict())[2].items() if k.startswith('backbone.')}
+    with pytest.raises(ValueError, match=r"does not fit ReXNet\(arch='1.0x'\).*shape mismatch"):
+        ReXNet('1.0x').load_state_dict_checked(state, source='x.pth')
+    # a model stopping at stage 5 skips only the unbuilt layers' tensors
+    m = ReXNet('1.3x', out_indices=(4, ))
+    m.load_state_dict_checked(state)
+    with pytest.raises(ValueError, match='missing'):
+        m.load_state_dict_checked({k: v for k, v in state.items() if 'stem' not in k})

@@ -1,0 +1,170 @@
+#!/usr/bin/env python
+"""Throughput of backbones (and detectors), measured side by side in one run.
+
+Models are timed in interleaved rounds (model A, B, C, A, B, C, ...) after a
+warm-up, so that machine noise hits all of them alike; the table shows the
+median time per batch, images/s and the ratio to the first model.
+
+    python tools/analysis/benchmark.py                       # ReXNet-1.0x vs timm, CPU
+    python tools/analysis/benchmark.py --models rexnet:1.5x timm:rexnet_150 \\
+        mmdet:MobileNetV2 torchvision:resnet50 --batch 16 --size 224 --device cuda
+    python tools/analysis/benchmark.py --configs configs/faster_rcnn_rexnet_fpn_coco.py \\
+        mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py --batch 2 --size 512
+
+Model specs: rexnet:<arch> (rexnet_mm), timm:<name>, mmdet:MobileNetV2,
+torchvision:<name>. Detector configs (--configs) time a training step
+(forward, loss, backward) and inference on dummy images with dummy boxes.
+"""
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+
+
+def build_backbone(spec):
+    kind, _, name = spec.partition(':')
+    if kind == 'rexnet':
+        from rexnet_mm.models import ReXNet
+        return ReXNet(name, out_indices=(6, ))
+    if kind == 'timm':
+        import timm
+        return timm.create_model(name, pretrained=False, num_classes=0, global_pool='')
+    if kind == 'mmdet':
+        from mmdet.registry import MODELS
+        from mmdet.utils import register_all_modules
+        register_all_modules()
+        return MODELS.build(dict(type=name, out_indices=(7, ) if name == 'MobileNetV2'
+                                 else (3, )))
+    if kind == 'torchvision':
+        import torchvision
+        m = getattr(torchvision.models, name)(weights=None)
+        return torch.nn.Sequential(*list(m.children())[:-2])
+    raise SystemExit(f'error: model spec must be rexnet:, timm:, mmdet: or torchvision:, '
+                     f'but got {spec!r}')
+
+
+def _sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def _sum_outputs(out):
+    if isinstance(out, torch.Tensor):
+        return out.float().mean()
+    return sum(o.float().mean() for o in out)
+
+
+def backbone_steps(model, batch, size, device):
+    x = torch.randn(batch, 3, size, size, device=device)
+
+    def eval_step():
+        with torch.no_grad():
+            model(x)
+
+    def train_step():
+        _sum_outputs(model(x)).backward()
+        model.zero_grad(set_to_none=True)
+
+    return eval_step, train_step
+
+
+def detector_steps(config, batch, size, device):
+    from rexnet_mm.analysis import build_from_config, dummy_det_samples
+    model, _ = build_from_config(config)
+    model = model.to(device)
+    samples = dummy_det_samples(batch, size, size, num_gt=6, device=device)
+    x = torch.randn(batch, 3, size, size, device=device)
+
+    def eval_step():
+        with torch.no_grad():
+            model.predict(x, samples)
+
+    def train_step():
+        losses = model.loss(x, samples)
+        total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)
+                    for k, v in losses.items() if 'loss' in k)
+        total.backward()
+        model.zero_grad(set_to_none=True)
+
+    return model, eval_step, train_step
+
+
+def measure(named_steps, mode, warmup, rounds, device, log=print):
+    """Interleaved timing; returns {name: [seconds per step, ...]}."""
+    times = {n: [] for n, *_ in named_steps}
+    for name, model, eval_step, train_step in named_steps:
+        model.train(mode == 'train')
+        step = train_step if mode == 'train' else eval_step
+        for _ in range(warmup):
+            step()
+    for r in range(rounds):
+        for name, model, eval_step, train_step in named_steps:
+            model.train(mode == 'train')
+            step = train_step if mode == 'train' else eval_step
+            _sync(device)
+            t = time.perf_counter()
+            step()
+            _sync(device)
+            times[name].append(time.perf_counter() - t)
+        log(f'  {mode} round {r + 1}/{rounds}', end='\r', flush=True)
+    log(' ' * 40, end='\r')
+    return times
+
+
+def table(results, batch, title):
+    lines = [title, f'| model | mode | median ms/batch | img/s | ratio vs first |',
+             '|---|---|---|---|---|']
+    for mode, times in results.items():
+        first = None
+        for name, ts in times.items():
+            med = statistics.median(ts)
+            first = first or med
+            lines.append(f'| {name} | {mode} | {med * 1e3:.1f} | {batch / med:.1f} | '
+                         f'{first / med:.2f}x |')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split('\n\n', 1)[1])
+    p.add_argument('--models', nargs='+', default=['rexnet:1.0x', 'timm:rexnet_100'])
+    p.add_argument('--configs', nargs='+', help='detector configs (instead of --models)')
+    p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--size', type=int, default=224)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--modes', nargs='+', default=['eval', 'train'], choices=['eval', 'train'])
+    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--rounds', type=int, default=10)
+    p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    named = []
+    if args.configs:
+        for c in args.configs:
+            model, ev, tr = detector_steps(c, args.batch, args.size, device)
+            named.append((c.split('/')[-1].replace('.py', ''), model, ev, tr))
+    else:
+        for spec in args.models:
+            model = build_backbone(spec).to(device)
+            ev, tr = backbone_steps(model, args.batch, args.size, device)
+            n = sum(q.numel() for q in model.parameters()) / 1e6
+            named.append((f'{spec} ({n:.2f}M)', model, ev, tr))
+    results = {}
+    for mode in args.modes:
+        print(f'[benchmark] {mode}: {args.warmup} warm-up steps, {args.rounds} interleaved '
+              f'rounds', flush=True)
+        results[mode] = measure(named, mode, args.warmup, args.rounds, device)
+    dev = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
+        f'CPU, {torch.get_num_threads()} threads'
+    print(table(results, args.batch,
+                f'batch {args.batch}, {args.size}x{args.size}, {dev}, torch {torch.__version__}'))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

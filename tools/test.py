@@ -1,0 +1,67 @@
+#!/usr/bin/env python
+"""Evaluate a checkpoint with an mmdet or mmpretrain config.
+
+    python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--show-dir vis]
+"""
+import argparse
+import os
+
+import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
+from rexnet_mm.utils.run_cfg import DictAction, check_datasets, load_config, use_gloo_without_cuda
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save evaluation metrics')
+    parser.add_argument('--out', help='dump predictions to this pickle file')
+    parser.add_argument('--show-dir', help='draw predictions of every image into this dir '
+                        '(relative to the run\'s timestamped work dir)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, xxx=yyy format')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out must be a .pkl or .pickle file, but got {args.out}')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    cfg.launcher = args.launcher
+    use_gloo_without_cuda(cfg, args.launcher)
+    check_datasets(cfg, splits=('test_dataloader', ))
+    if not os.path.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
+    cfg.load_from = args.checkpoint
+    scope = cfg.default_scope
+    if args.show_dir:
+        vis = cfg.default_hooks.get('visualization')
+        if vis is None:
+            raise SystemExit('error: --show-dir needs default_hooks.visualization in the config')
+        if scope == 'mmdet':
+            vis.update(draw=True, test_out_dir=args.show_dir)
+        else:
+            vis.update(enable=True, out_dir=args.show_dir)
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out:
+        if scope == 'mmdet':
+            from mmdet.evaluation import DumpDetResults as Dump
+        else:
+            from mmengine.evaluator import DumpResults as Dump
+        runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
+    metrics = runner.test()
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,76 @@
+#!/usr/bin/env python
+"""Train a model from an mmdet or mmpretrain config (OpenMMLab's train.py).
+
+    python tools/train.py configs/faster_rcnn_rexnet_fpn_coco.py
+    python tools/train.py CONFIG --resume            # latest checkpoint in work_dir
+    tools/dist_train.sh CONFIG 8                     # torchrun, 8 processes
+"""
+import argparse
+import os
+import os.path as osp
+
+import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
+from rexnet_mm.utils.run_cfg import DictAction, check_datasets, load_config, use_gloo_without_cuda
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a detector or classifier')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by the actual batch size (auto_scale_lr)')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or (no value) from the latest one in work_dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, xxx=yyy format')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    cfg.launcher = args.launcher
+    use_gloo_without_cuda(cfg, args.launcher)
+    check_datasets(cfg)
+
+    if args.amp:
+        opt = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if opt == 'AmpOptimWrapper':
+            print('[rexnet_mm] AMP is already enabled in the config')
+        else:
+            if opt != 'OptimWrapper':
+                raise SystemExit(f'error: --amp needs optim_wrapper.type OptimWrapper, '
+                                 f'but the config has {opt}')
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' in cfg and 'base_batch_size' in cfg.auto_scale_lr:
+            cfg.auto_scale_lr.enable = True
+        else:
+            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr.base_batch_size '
+                             'in the config')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'error: --resume {args.resume}: no such checkpoint')
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
