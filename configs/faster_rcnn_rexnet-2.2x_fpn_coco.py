@@ -1,8 +1,8 @@
 # Faster R-CNN + FPN with ReXNet-2.2x (the paper's other rows); see
 # faster_rcnn_rexnet_fpn_coco.py for the recipe.
-from rexnet_mm import arch_out_channels
 
 _base_ = './faster_rcnn_rexnet_fpn_coco.py'
+from rexnet_mm import arch_out_channels
 arch = '2.2x'
 model = dict(
     backbone=dict(

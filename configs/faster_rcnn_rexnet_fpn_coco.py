@@ -5,9 +5,9 @@
 # ImageNet weights: python tools/model_converters/rexnet_to_mm.py \
 #   rexnetv1_1.0.pth checkpoints/rexnet_1.0x.pth   (train from scratch instead:
 #   --cfg-options model.backbone.init_cfg=None)
-from rexnet_mm import arch_out_channels
 
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+from rexnet_mm import arch_out_channels
 custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)
 
 arch = '1.0x'

@@ -1,8 +1,8 @@
 # Mask R-CNN + FPN with ReXNet-2.2x: the 2.2x Faster R-CNN backbone on the
 # 1.0x Mask R-CNN recipe.
-from rexnet_mm import arch_out_channels
 
 _base_ = './mask_rcnn_rexnet_fpn_coco.py'
+from rexnet_mm import arch_out_channels
 arch = '2.2x'
 model = dict(
     backbone=dict(

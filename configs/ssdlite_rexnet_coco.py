@@ -2,9 +2,9 @@
 # SSDLite-MobileNetV2 (depthwise SSD neck and head): taps at the stride-16
 # stage (out_index 4) and the head conv (out_index 6), 600 epochs, batch 192.
 #   python tools/train.py configs/ssdlite_rexnet_coco.py
-from rexnet_mm import arch_out_channels
 
 _base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
+from rexnet_mm import arch_out_channels
 custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)
 
 arch = '1.0x'

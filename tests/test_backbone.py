@@ -258,7 +258,7 @@ def test_key_map_covers_official_keys_exactly():
 def test_checked_load_names_variant_on_mismatch():
     state = {k[9:]: v for k, v in convert_rexnet(
         official_model('1.3x').state_dict())[2].items() if k.startswith('backbone.')}
-    with pytest.raises(ValueError, match=r"does not fit ReXNet\(arch='1.0x'\).*shape mismatch"):
+    with pytest.raises(ValueError, match=r"(?s)does not fit ReXNet\(arch='1.0x'\).*shape mismatch"):
         ReXNet('1.0x').load_state_dict_checked(state, source='x.pth')
     # a model stopping at stage 5 skips only the unbuilt layers' tensors
     m = ReXNet('1.3x', out_indices=(4, ))

@@ -46,8 +46,10 @@ def test_arbitrary_pickle_refused(tmp_path, protocol):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {'w': torch.ones(1)}, 'x': _Evil(marker)}, path,
                pickle_protocol=protocol)
-    with pytest.raises(pickle.UnpicklingError, match='system'):
+    with pytest.raises(pickle.UnpicklingError) as err:
         _load(path)
+    if protocol == 2:
+        assert 'system' in str(err.value)
     assert not marker.exists()
 
 
@@ -63,6 +65,6 @@ def test_getattr_gadget_refused(tmp_path):
 
     path = tmp_path / 'gadget.pth'
     torch.save({'x': Call()}, path)
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(pickle.UnpicklingError, match='tofile'):
         _load(path)
     assert not marker.exists()

@@ -34,7 +34,7 @@ def test_roi_align_known_answer():
     feat = torch.arange(8.).repeat(8, 1)[None, None]
     rois = torch.tensor([[0., 2., 2., 6., 6.]])  # (batch, x1, y1, x2, y2)
     # aligned=True shifts by -0.5 px: bins [1.5, 3.5], [3.5, 5.5]; one sample at each centre
-    out = ops.roi_align(feat, rois, (2, 2), spatial_scale=1.0, sampling_ratio=1, aligned=True)
+    out = ops.roi_align(feat, rois, (2, 2), 1.0, 1, 'avg', True)
     assert torch.allclose(out, torch.tensor([[[[2.5, 4.5], [2.5, 4.5]]]]))
     # aligned=False: bins [2, 4], [4, 6]; centres 3 and 5
     out = ops.roi_align(feat, rois, (2, 2), 1.0, 1, 'avg', False)

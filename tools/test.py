@@ -7,7 +7,7 @@ import argparse
 import os
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.utils.run_cfg import DictAction, check_datasets, load_config, use_gloo_without_cuda
+from rexnet_mm.utils.run_cfg import DictAction, check_datasets, load_config, setup_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -35,7 +35,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
-    use_gloo_without_cuda(cfg, args.launcher)
+    setup_cpu_distributed(cfg, args.launcher)
     check_datasets(cfg, splits=('test_dataloader', ))
     if not os.path.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')

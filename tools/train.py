@@ -10,7 +10,7 @@ import os
 import os.path as osp
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.utils.run_cfg import DictAction, check_datasets, load_config, use_gloo_without_cuda
+from rexnet_mm.utils.run_cfg import DictAction, check_datasets, load_config, setup_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -38,7 +38,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
-    use_gloo_without_cuda(cfg, args.launcher)
+    setup_cpu_distributed(cfg, args.launcher)
     check_datasets(cfg)
 
     if args.amp:

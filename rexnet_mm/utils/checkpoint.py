@@ -5,19 +5,17 @@ torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine 0.10.7
 checkpoints (``--resume``, ``load_from``) hold a few non-tensor objects: the
 message hub's ``HistoryBuffer`` (numpy arrays inside), numpy scalars and
 dtypes in the logged metrics. :func:`allow_mmengine_checkpoints` adds exactly
-those to torch's allow-list, so the weights-only protection stays on: a
-checkpoint that pickles anything else (``os.system``, an arbitrary class, ...)
-is still refused.
+those to torch's allow-list (and a ``getattr`` that only resolves the
+buffer's statistics methods), so the weights-only protection stays on: a
+checkpoint that pickles anything else (``os.system``, an arbitrary class, a
+``getattr`` of any other attribute, ...) is still refused.
 """
-import builtins
 import os
+import pickle
 import os.path as osp
 
 import numpy as np
 import torch
-
-_ALLOWED_GETATTR = None
-
 
 def _numpy_allow_list():
     """numpy objects that pickled arrays, scalars and dtypes refer to."""
@@ -31,35 +29,37 @@ def _numpy_allow_list():
     # (numpy.dtypes.Float64DType, ...).
     dtype_classes = sorted({type(np.dtype(c)) for c in np.typecodes['All'] if c},
                            key=lambda t: t.__name__)
-    allowed += [t for t in dtype_classes if t is not np.dtype]
+    # object arrays would smuggle arbitrary pickles in: not allowed
+    allowed += [t for t in dtype_classes if t not in (np.dtype, type(np.dtype(object)))]
     return allowed
 
 
-def _safe_getattr_factory(dtype_classes):
-    """``getattr`` restricted to what numpy's pickles use it for.
+def history_buffer_getattr(obj, name, *default):
+    """``getattr`` restricted to what mmengine checkpoints use it for.
 
-    Pickle protocol >= 4 stores a class reachable only as an attribute
-    (``numpy.dtypes.Float64DType``) as ``getattr(module_object, name)``. A
-    general ``getattr`` would let a pickle reach any method of any allowed
-    object (``ndarray.tofile`` writes files), so only the dtype classes
-    resolve; anything else raises.
+    A pickled ``HistoryBuffer`` refers to its statistics methods as
+    ``getattr(HistoryBuffer, 'min' | 'max' | 'current' | 'mean' | <registered>)``.
+    A general ``getattr`` would hand a pickle any attribute of any object it
+    can build (``ndarray.tofile`` writes files, ...), so everything else is
+    refused. Only attribute *lookup* is allowed: calling the result in the
+    pickle still needs it to be an allowed global, which these methods are not.
     """
-    allowed = {(t.__module__, t.__name__): t for t in dtype_classes}
-
-    def restricted_getattr(obj, name, *default):
-        mod = getattr(obj, '__name__', None)
-        key = (mod, name)
-        if key in allowed:
-            return allowed[key]
-        raise ValueError(f'checkpoint refused: getattr({obj!r}, {name!r}) is not allowed')
-
-    return restricted_getattr
+    from mmengine.logging.history_buffer import HistoryBuffer
+    # the built-in statistics (registered lazily, at the first instance) and
+    # any registered with HistoryBuffer.register_statistics
+    allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and isinstance(name, str) and name in allowed:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint refused: getattr({obj!r}, {name!r}) is not on the allow-list '
+        f'(only HistoryBuffer statistics methods are)')
 
 
 def mmengine_safe_globals():
     """Everything an mmengine 0.10.x checkpoint may pickle besides tensors."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer] + _numpy_allow_list()
+    return [HistoryBuffer, (history_buffer_getattr, '__builtin__.getattr'),
+            (history_buffer_getattr, 'builtins.getattr')] + _numpy_allow_list()
 
 
 def allow_mmengine_checkpoints():
@@ -70,8 +70,7 @@ def allow_mmengine_checkpoints():
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:
         return
-    safe = mmengine_safe_globals()
-    add(safe)
+    add(mmengine_safe_globals())
 
 
 def check_checkpoint_file(path: str, what: str = 'checkpoint') -> None:

@@ -25,19 +25,52 @@ def load_config(path, cfg_options=None, work_dir=None):
     return cfg
 
 
-def use_gloo_without_cuda(cfg, launcher):
-    """nccl needs GPUs: a distributed run on a CPU machine uses gloo."""
+def setup_cpu_distributed(cfg, launcher):
+    """Let ``--launcher pytorch`` run without GPUs.
+
+    mmengine's init_dist calls torch.cuda.set_device unconditionally, so on a
+    machine without CUDA the process group (gloo) is created here, before the
+    Runner, which then uses it. ``DIST_BACKEND`` overrides the backend either way.
+    """
     import torch
+    import torch.distributed as dist
     if launcher == 'none':
         return
-    env = cfg.setdefault('env_cfg', {})
-    dist_cfg = env.setdefault('dist_cfg', {})
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     backend = os.environ.get('DIST_BACKEND')
     if backend:
         dist_cfg['backend'] = backend
-    elif not torch.cuda.is_available() and dist_cfg.get('backend', 'nccl') == 'nccl':
-        print('[rexnet_mm] no CUDA device: distributed backend nccl -> gloo')
+    if torch.cuda.is_available() or launcher != 'pytorch':
+        return
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        print(f'[rexnet_mm] no CUDA device: distributed backend nccl -> gloo '
+              f'(rank {os.environ.get("RANK")})', flush=True)
         dist_cfg['backend'] = 'gloo'
+    if not dist.is_initialized():
+        dist.init_process_group(backend=dist_cfg['backend'])
+    # mmengine hands DDP device_ids=[LOCAL_RANK], which CPU modules reject
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if wrapper.get('type', 'MMDistributedDataParallel') == 'MMDistributedDataParallel':
+        wrapper['type'] = CPUDistributedDataParallel.__name__
+        cfg.model_wrapper_cfg = wrapper
+
+
+def _cpu_ddp_class():
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.registry import MODEL_WRAPPERS
+
+    class CPUDistributedDataParallel(MMDistributedDataParallel):
+        """MMDistributedDataParallel for CPU modules (no device_ids)."""
+
+        def __init__(self, module, device_ids=None, **kwargs):
+            super().__init__(module=module, device_ids=None, **kwargs)
+
+    MODEL_WRAPPERS.register_module(module=CPUDistributedDataParallel, force=True)
+    return CPUDistributedDataParallel
+
+
+CPUDistributedDataParallel = _cpu_ddp_class()
 
 
 def _datasets(cfg):
