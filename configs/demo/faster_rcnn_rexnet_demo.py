@@ -16,7 +16,12 @@ batch_size = 4
 model = dict(
     # from scratch: BN trains, nothing frozen, no checkpoint to load
     backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None),
-    roi_head=dict(bbox_head=dict(num_classes=len(metainfo['classes']))))
+    roi_head=dict(bbox_head=dict(num_classes=len(metainfo['classes']))),
+    # few objects per image: 128 sampled RoIs (not 512) keep the RoI head,
+    # which dominates a CPU step at this size, 4x cheaper
+    train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=500),
+                   rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -62,8 +67,8 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=40),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=40, end=max_iters, eta_min=1e-4)
 ]
-optim_wrapper = dict(optimizer=dict(lr=0.04, weight_decay=1e-4),
-                     clip_grad=dict(max_norm=35, norm_type=2))
+optim_wrapper = dict(optimizer=dict(lr=0.02, weight_decay=1e-4),
+                     clip_grad=dict(max_norm=10, norm_type=2))
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))

@@ -1,0 +1,135 @@
+"""mmpretrain: the ImageNet configs reproduce the released classifiers exactly,
+a checkpoint classifies an image in one command, and a custom image-folder
+dataset trains through tools/train.py."""
+import glob
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from official_rexnet import official_model, randomize_bn
+from PIL import Image
+
+pytest.importorskip('mmpretrain')
+from mmengine.config import Config  # noqa: E402
+
+from rexnet_mm.analysis import build_from_config  # noqa: E402
+from rexnet_mm.models import ARCH_SETTINGS  # noqa: E402
+from rexnet_mm.models.convert import convert_rexnet  # noqa: E402
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ARCHS = list(ARCH_SETTINGS)
+
+
+def run(cmd, cwd, timeout=900):
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2'))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+@pytest.mark.parametrize('arch', ARCHS)
+def test_imagenet_config_logits_equal_official(arch):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', f'rexnet_{arch}_imagenet.py'))
+    assert cfg.model.backbone.arch == arch
+    assert cfg.optim_wrapper.optimizer.nesterov and cfg.optim_wrapper.optimizer.lr == 0.5
+    assert cfg.auto_scale_lr.base_batch_size == 512 and cfg.train_cfg.max_epochs == 400
+    assert cfg.model.backbone.drop_path_rate == (0.2 if arch in ('2.0x', '2.2x', '3.0x') else 0)
+    model, scope = build_from_config(cfg)
+    assert scope == 'mmpretrain'
+    torch.manual_seed(ARCHS.index(arch))
+    ref = randomize_bn(official_model(arch), seed=3).eval()
+    _, found, state = convert_rexnet(ref.state_dict())
+    assert found == arch
+    missing, unexpected = model.load_state_dict(state, strict=True)
+    assert not missing and not unexpected
+    model.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        ours = model(x, mode='tensor')
+        theirs = ref(x)
+    rel = ((ours - theirs).abs().max() / theirs.abs().max()).item()
+    assert rel <= 1e-5, rel
+
+
+def test_configs_build():
+    paths = sorted(glob.glob(osp.join(ROOT, 'configs', 'finegrained', 'rexnet_1.0x_*.py')))
+    assert len(paths) == 7  # base + six datasets
+    expected = {'food101': 101, 'stanford_cars': 196, 'fgvc_aircraft': 100, 'flowers102': 102,
+                'cub': 200, 'oxford_pets': 37}
+    for p in paths:
+        name = osp.basename(p)[len('rexnet_1.0x_'):-3]
+        if name == 'finetune_base':
+            continue
+        cfg = Config.fromfile(p)
+        assert cfg.model.head.num_classes == expected[name]
+        assert cfg.model.backbone.init_cfg.checkpoint == 'checkpoints/rexnet_1.0x.pth'
+        model, _ = build_from_config(cfg)
+        assert model.head.fc.out_features == expected[name]
+
+
+@pytest.fixture(scope='module')
+def demo_cls(tmp_path_factory):
+    d = tmp_path_factory.mktemp('cls')
+    run([sys.executable, osp.join(ROOT, 'tools/misc/make_demo_cls.py'), str(d / 'data'),
+         '--train', '24', '--val', '10'], cwd=d)
+    return d
+
+
+def test_custom_dataset_trains_above_chance(demo_cls):
+    root = str(demo_cls / 'data')
+    out = run([sys.executable, osp.join(ROOT, 'tools/train.py'),
+               osp.join(ROOT, 'configs/demo/rexnet_demo_cls.py'), '--work-dir',
+               str(demo_cls / 'work'), '--cfg-options',
+               f'train_dataloader.dataset.data_root={root}',
+               f'val_dataloader.dataset.data_root={root}',
+               f'test_dataloader.dataset.data_root={root}'], cwd=demo_cls)
+    acc = float(re.findall(r'accuracy/top1: ([0-9.]+)', out)[-1])
+    assert acc > 50.0, acc  # chance is 25% (4 classes)
+    ckpt = open(demo_cls / 'work' / 'last_checkpoint').read().strip()
+    # tools/test.py evaluates the checkpoint (top-1 and top-k)
+    out = run([sys.executable, osp.join(ROOT, 'tools/test.py'),
+               osp.join(ROOT, 'configs/demo/rexnet_demo_cls.py'), ckpt, '--work-dir',
+               str(demo_cls / 'test'), '--cfg-options', f'test_dataloader.dataset.data_root={root}',
+               'test_evaluator.topk=(1,3)'], cwd=demo_cls)
+    assert float(re.findall(r'accuracy/top1: ([0-9.]+)', out)[-1]) == acc
+    assert 'accuracy/top3' in out
+    # one command classifies an image: top-k labels and scores
+    img = sorted(glob.glob(osp.join(root, 'val', 'star', '*.png')))[0]
+    out = run([sys.executable, osp.join(ROOT, 'tools/infer.py'),
+               osp.join(ROOT, 'configs/demo/rexnet_demo_cls.py'), ckpt, img, '--topk', '3'],
+              cwd=demo_cls)
+    lines = [ln.split() for ln in out.splitlines() if re.match(r'^\s+\w+ [01]\.\d{4}$', ln)]
+    assert len(lines) == 3 and lines[0][0] in ('square', 'circle', 'triangle', 'star')
+    scores = [float(s) for _, s in lines]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_imagenet_inference_one_command(tmp_path):
+    ref = randomize_bn(official_model('1.0x'), seed=0).eval()
+    src = tmp_path / 'rexnetv1_1.0.pth'
+    torch.save(ref.state_dict(), src)
+    ckpt = tmp_path / 'rexnet_1.0x.pth'
+    run([sys.executable, osp.join(ROOT, 'tools/model_converters/rexnet_to_mm.py'), str(src),
+         str(ckpt)], cwd=tmp_path)
+    img = tmp_path / 'img.png'
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 260, 3), np.uint8)).save(img)
+    out = run([sys.executable, osp.join(ROOT, 'tools/infer.py'),
+               osp.join(ROOT, 'configs/rexnet_1.0x_imagenet.py'), str(ckpt), str(img)],
+              cwd=tmp_path)
+    lines = [ln for ln in out.splitlines() if re.search(r' [01]\.\d{4}$', ln)]
+    assert len(lines) == 5
+
+
+def test_missing_imagenet_message(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools/train.py'),
+         osp.join(ROOT, 'configs/rexnet_1.0x_imagenet.py')], cwd=tmp_path, capture_output=True,
+        text=True, timeout=300, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr
+    assert 'data/imagenet' in proc.stderr and 'make_demo_cls.py' in proc.stderr

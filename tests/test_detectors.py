@@ -1,0 +1,146 @@
+"""The detection configs: they build, their detectors train (loss forward and
+backward), infer on odd-sized images and run a short training with evaluation
+through tools/train.py."""
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+pytest.importorskip('mmdet')
+
+from mmengine.config import Config  # noqa: E402
+
+from rexnet_mm.analysis import build_from_config, dummy_det_samples  # noqa: E402
+from rexnet_mm.models import build_schedule  # noqa: E402
+
+DET_CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', '*rcnn*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', 'ssdlite*.py')))
+DEMOS = {
+    'faster': 'configs/demo/faster_rcnn_rexnet_demo.py',
+    'mask': 'configs/demo/mask_rcnn_rexnet_demo.py',
+    'ssdlite': 'configs/demo/ssdlite_rexnet_demo.py',
+}
+
+
+@pytest.mark.parametrize('path', DET_CONFIGS, ids=osp.basename)
+def test_config_builds_with_backbone_widths(path):
+    cfg = Config.fromfile(path)
+    bb = cfg.model.backbone
+    assert bb.type == 'ReXNet' and bb.init_cfg.type == 'Pretrained'
+    assert bb.init_cfg.checkpoint == f'checkpoints/rexnet_{bb.arch}.pth'
+    chans = build_schedule(bb.arch).out_channels
+    neck_in = list(cfg.model.neck.in_channels)
+    assert neck_in == [chans[i] for i in bb.out_indices]
+    model, scope = build_from_config(cfg)
+    assert scope == 'mmdet'
+    assert model.backbone.out_channels == neck_in
+    if 'faster' in path or 'mask' in path:
+        assert cfg.auto_scale_lr.base_batch_size == 16
+        assert cfg.optim_wrapper.optimizer.lr == 0.02
+        assert cfg.train_cfg.max_epochs == 12
+    if 'mask' in path:
+        assert cfg.model.type == 'MaskRCNN' and 'segm' in cfg.val_evaluator.metric
+
+
+def test_paper_param_counts():
+    """Faster / Mask R-CNN ReXNet-1.0x within 3% of the paper's 20.7M / 23.3M."""
+    for name, paper in (('faster_rcnn_rexnet_fpn_coco.py', 20.7e6),
+                        ('mask_rcnn_rexnet_fpn_coco.py', 23.3e6)):
+        model, _ = build_from_config(osp.join(ROOT, 'configs', name))
+        n = sum(p.numel() for p in model.parameters())
+        assert abs(n - paper) / paper <= 0.03, (name, n)
+
+
+def _masks(samples, h, w):
+    from mmdet.structures.mask import BitmapMasks
+    for s in samples:
+        boxes = s.gt_instances.bboxes
+        m = np.zeros((len(boxes), h, w), np.uint8)
+        for i, b in enumerate(boxes.round().int().tolist()):
+            m[i, max(b[1], 0):b[3], max(b[0], 0):b[2]] = 1
+        s.gt_instances.masks = BitmapMasks(m, h, w)
+    return samples
+
+
+@pytest.mark.parametrize('kind', list(DEMOS))
+def test_loss_backward_and_odd_size_inference(kind):
+    torch.manual_seed(0)
+    model, _ = build_from_config(osp.join(ROOT, DEMOS[kind]))
+    h, w = (160, 192) if kind != 'ssdlite' else (320, 320)
+    samples = dummy_det_samples(2, h, w, num_gt=3, num_classes=4)
+    if kind == 'mask':
+        samples = _masks(samples, h, w)
+    model.train()
+    losses = model.loss(torch.randn(2, 3, h, w), samples)
+    total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(x.sum() for x in v)
+                for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert grads and all(g is not None for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
+    if kind == 'mask':
+        assert 'loss_mask' in losses
+    # inference on a 150x203 image (not a multiple of 32): boxes inside the image
+    model.eval()
+    oh, ow = 150, 203
+    sample = dummy_det_samples(1, oh, ow)[0]
+    if kind != 'ssdlite':  # the two-stage models pad to 32 themselves
+        x = torch.randn(1, 3, oh, ow)
+        sample.set_metainfo(dict(batch_input_shape=(oh, ow), pad_shape=(oh, ow)))
+    else:
+        x = torch.randn(1, 3, 320, 320)
+        sample.set_metainfo(dict(img_shape=(320, 320), batch_input_shape=(320, 320),
+                                 scale_factor=(320 / ow, 320 / oh)))
+    model.test_cfg.get('rcnn', model.test_cfg)['score_thr'] = 0.0
+    with torch.no_grad():
+        res = model.predict(x, [sample])[0].pred_instances
+    assert len(res.bboxes) > 0
+    assert (res.bboxes[:, 0::2] >= 0).all() and (res.bboxes[:, 0::2] <= ow).all()
+    assert (res.bboxes[:, 1::2] >= 0).all() and (res.bboxes[:, 1::2] <= oh).all()
+    if kind == 'mask':
+        assert res.masks.shape[-2:] == (oh, ow)
+
+
+@pytest.fixture(scope='module')
+def tiny_coco(tmp_path_factory):
+    d = tmp_path_factory.mktemp('det')
+    subprocess.run([sys.executable, osp.join(ROOT, 'tools/misc/make_demo_coco.py'),
+                    str(d / 'coco'), '--train', '8', '--val', '4'], check=True,
+                   capture_output=True)
+    return d
+
+
+@pytest.mark.parametrize('kind', list(DEMOS))
+def test_short_training_with_evaluation(kind, tiny_coco):
+    data = tiny_coco / 'coco'
+    ds = 'train_dataloader.dataset.dataset' if kind == 'ssdlite' else 'train_dataloader.dataset'
+    score = 'model.test_cfg.score_thr=0.0' if kind == 'ssdlite' else \
+        'model.test_cfg.rcnn.score_thr=0.0'
+    opts = [f'{ds}.data_root={data}/', f'val_dataloader.dataset.data_root={data}/',
+            f'test_dataloader.dataset.data_root={data}/',
+            f'val_evaluator.ann_file={data}/annotations/instances_val.json',
+            f'test_evaluator.ann_file={data}/annotations/instances_val.json',
+            'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=2',
+            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+            'default_hooks.logger.interval=1', score]
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools/train.py'), osp.join(ROOT, DEMOS[kind]),
+         '--work-dir', str(tiny_coco / kind), '--cfg-options', *opts],
+        cwd=tiny_coco, capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2'))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert 'Iter(train) [2/2]' in out
+    assert 'coco/bbox_mAP:' in out
+    if kind == 'mask':
+        assert 'coco/segm_mAP:' in out
