@@ -5,7 +5,9 @@
 
 _base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
 from rexnet_mm import arch_out_channels
-custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)
+# rexnet_mm.mmdet_compat: mmdet 3.3's SSDHead cannot run inference without it
+custom_imports = dict(
+    imports=['rexnet_mm', 'rexnet_mm.mmdet_compat'], allow_failed_imports=False)
 
 arch = '1.0x'
 out_indices = (4, 6)  # stride 16 stage, stride 32 head conv

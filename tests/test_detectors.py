@@ -144,3 +144,13 @@ def test_short_training_with_evaluation(kind, tiny_coco):
     assert 'coco/bbox_mAP:' in out
     if kind == 'mask':
         assert 'coco/segm_mAP:' in out
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
+                                            recursive=True)), ids=lambda p: osp.relpath(p, ROOT))
+def test_every_config_parses_and_dumps(path):
+    """The Runner dumps the config: nothing unprintable (helpers, classes) may stay in it."""
+    cfg = Config.fromfile(path)
+    text = cfg.pretty_text
+    assert '<function' not in text and '<class' not in text
+    assert cfg.default_scope in ('mmdet', 'mmpretrain')

@@ -30,4 +30,4 @@ optim_wrapper = _demo.optim_wrapper
 default_hooks = _demo.default_hooks
 log_processor = _demo.log_processor
 auto_scale_lr = _demo.auto_scale_lr
-del _demo
+del _demo, _with_masks, Config

@@ -27,4 +27,4 @@ optim_wrapper = dict(optimizer=dict(lr=_demo.optim_wrapper.optimizer.lr))
 default_hooks = _demo.default_hooks
 log_processor = _demo.log_processor
 auto_scale_lr = _demo.auto_scale_lr
-del _demo, _ds
+del _demo, _ds, Config
