@@ -34,7 +34,10 @@ class SEWithNorm(BaseModule):
     def forward(self, x):
         s = x.mean((2, 3), keepdim=True)
         s = self.act(getattr(self, self.norm_name)(self.conv1(s)))
-        return x * self.conv2(s).sigmoid()
+        s = self.conv2(s).sigmoid()
+        # without autograd nothing needs x again: scale it in place (no new
+        # feature-map allocation on the inference path)
+        return x.mul_(s) if not torch.is_grad_enabled() else x * s
 
 
 class LinearBottleneck(BaseModule):
@@ -61,6 +64,10 @@ class LinearBottleneck(BaseModule):
         self.conv_dw = ConvModule(mid, mid, 3, stride=spec.stride, padding=1, groups=mid,
                                   act_cfg=None, **common)
         self.se = SEWithNorm(mid, se_ratio, norm_cfg) if spec.use_se else None
+        dw_act_cfg = dict(dw_act_cfg)
+        if dw_act_cfg['type'] in ('ReLU', 'ReLU6', 'LeakyReLU', 'ELU', 'SiLU', 'Hardswish'):
+            # in place is safe: its input (BN or SE output) is not needed by autograd
+            dw_act_cfg.setdefault('inplace', True)
         self.act_dw = build_activation_layer(dw_act_cfg)
         self.conv_pwl = ConvModule(mid, spec.out_channels, 1, act_cfg=None, **common)
         self.drop_path = DropPath(drop_path_rate) if (

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Throughput of backbones (and detectors), measured side by side in one run.
 
-Models are timed in interleaved rounds (model A, B, C, A, B, C, ...) after a
+Models are timed in interleaved rounds (A B C, C B A, A B C, ...) after a
 warm-up, so that machine noise hits all of them alike; the table shows the
 median time per batch, images/s and the ratio to the first model.
 
@@ -27,7 +27,11 @@ def build_backbone(spec):
     kind, _, name = spec.partition(':')
     if kind == 'rexnet':
         from rexnet_mm.models import ReXNet
-        return ReXNet(name, out_indices=(6, ))
+        model = ReXNet(name, out_indices=(6, ))
+        # initialised as in training (timm inits in its constructor): untrained
+        # default-init activations can decay into denormals, which are slow
+        model.init_weights()
+        return model
     if kind == 'timm':
         import timm
         return timm.create_model(name, pretrained=False, num_classes=0, global_pool='')
@@ -35,8 +39,10 @@ def build_backbone(spec):
         from mmdet.registry import MODELS
         from mmdet.utils import register_all_modules
         register_all_modules()
-        return MODELS.build(dict(type=name, out_indices=(7, ) if name == 'MobileNetV2'
-                                 else (3, )))
+        model = MODELS.build(dict(type=name, out_indices=(7, ) if name == 'MobileNetV2'
+                                  else (3, )))
+        model.init_weights()
+        return model
     if kind == 'torchvision':
         import torchvision
         m = getattr(torchvision.models, name)(weights=None)
@@ -100,7 +106,9 @@ def measure(named_steps, mode, warmup, rounds, device, log=print):
         for _ in range(warmup):
             step()
     for r in range(rounds):
-        for name, model, eval_step, train_step in named_steps:
+        # A B C, C B A, ...: no model always runs right after the same other one
+        order = named_steps if r % 2 == 0 else named_steps[::-1]
+        for name, model, eval_step, train_step in order:
             model.train(mode == 'train')
             step = train_step if mode == 'train' else eval_step
             _sync(device)
