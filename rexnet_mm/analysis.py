@@ -63,7 +63,8 @@ def build_from_config(config, no_pretrained: bool = True):
     from mmengine.registry import init_default_scope
 
     from . import register_all
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    from .utils.run_cfg import resolve_config
+    cfg = Config.fromfile(resolve_config(config)) if isinstance(config, str) else config
     scope = cfg.get('default_scope', 'mmdet')
     init_default_scope(scope)
     register_all()

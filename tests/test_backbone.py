@@ -265,3 +265,22 @@ def test_checked_load_names_variant_on_mismatch():
     m.load_state_dict_checked(state)
     with pytest.raises(ValueError, match='missing'):
         m.load_state_dict_checked({k: v for k, v in state.items() if 'stem' not in k})
+
+
+def test_memory_formats_agree_and_outputs_are_nchw():
+    torch.manual_seed(0)
+    ref = ReXNet('1.0x', out_indices=(1, 4, 6), memory_format='contiguous')
+    ref.init_weights()
+    x = torch.randn(2, 3, 96, 64)
+    outs = {}
+    for fmt in ('contiguous', 'channels_last', 'auto'):
+        m = ReXNet('1.0x', out_indices=(1, 4, 6), memory_format=fmt)
+        m.load_state_dict(ref.state_dict())
+        with torch.no_grad():
+            outs[fmt] = m.eval()(x)
+        assert all(o.is_contiguous() for o in outs[fmt])
+    for fmt in ('channels_last', 'auto'):
+        for a, b in zip(outs[fmt], outs['contiguous']):
+            assert rel_diff(a, b) <= 1e-5
+    with pytest.raises(ValueError, match="memory_format must be 'auto'"):
+        ReXNet(memory_format='nhwc')

@@ -8,9 +8,24 @@ from mmengine.config import Config, DictAction  # noqa: F401  (re-exported)
 SCOPES = ('mmdet', 'mmpretrain', 'mmseg')
 
 
-def load_config(path, cfg_options=None, work_dir=None):
+def resolve_config(path):
+    """A config path, or a toolkit's own config as ``mmdet::faster_rcnn/x.py``."""
+    if '::' in path:
+        pkg, rel = path.split('::', 1)
+        from mmengine.utils import get_installed_path, is_installed
+        if not is_installed(pkg):
+            raise SystemExit(f'error: {path}: {pkg} is not installed')
+        full = osp.join(get_installed_path(pkg), '.mim', 'configs', rel)
+        if not osp.isfile(full):
+            raise SystemExit(f'error: {path}: {pkg} has no config {rel} (looked in {full})')
+        return full
     if not osp.isfile(path):
         raise SystemExit(f'error: config {path} does not exist')
+    return path
+
+
+def load_config(path, cfg_options=None, work_dir=None):
+    path = resolve_config(path)
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
