@@ -14,7 +14,8 @@ DEMO_CFG = osp.join(ROOT, 'configs/demo/faster_rcnn_rexnet_demo.py')
 
 
 def run(cmd, cwd, timeout=600, env=None):
-    e = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT, **(env or {}))
+    e = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    e.update(env or {})
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{cmd} failed ({proc.returncode}):\n{out[-4000:]}'
@@ -91,3 +92,44 @@ def test_missing_dataset_message(tmp_path):
     err = proc.stderr
     assert 'data/coco/annotations/instances_train2017.json' in err
     assert 'make demo' in err and 'Traceback' not in err
+
+
+DIST_CFG = """
+_base_ = '{demo}'
+custom_imports = dict(imports=['rexnet_mm', 'rank_loss_hook'], allow_failed_imports=False)
+custom_hooks = [dict(type='PrintRankLossHook')]
+model = dict(backbone=dict(norm_eval=True))  # BN statistics must not depend on the split
+# one fixed size (no padding differences) and no random flip
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(256, 192), keep_ratio=False),
+    dict(type='PackDetInputs')]))
+"""
+
+
+def _rank_losses(out):
+    import re
+    return {int(r): float(v) for r, i, v in
+            re.findall(r'RANK_LOSS rank=(\d+) iter=(\d+) loss=([0-9.]+)', out) if i == '1'}
+
+
+def test_two_processes_match_one_process_first_loss(tiny_coco):
+    """2 processes x 1 image give the first-iteration loss of 1 process x 2 images."""
+    data = str(tiny_coco / 'demo_coco')
+    cfg = tiny_coco / 'dist_equal.py'
+    cfg.write_text(DIST_CFG.format(demo=DEMO_CFG))
+    env = {'PYTHONPATH': f'{ROOT}{os.pathsep}{osp.join(ROOT, "tests", "helpers")}'}
+    single = run([sys.executable, osp.join(ROOT, 'tools/train.py'), str(cfg), '--work-dir',
+                  str(tiny_coco / 'eq1')] + _opts(data, 1, ['train_dataloader.batch_size=2']),
+                 cwd=tiny_coco, env=env)
+    dist = run(['bash', osp.join(ROOT, 'tools/dist_train.sh'), str(cfg), '2', '--work-dir',
+                str(tiny_coco / 'eq2')] + _opts(data, 1, ['train_dataloader.batch_size=1']),
+               cwd=tiny_coco, env=dict(env, PYTHON=sys.executable, PORT='29519'))
+    one = _rank_losses(single)
+    two = _rank_losses(dist)
+    assert set(one) == {0} and set(two) == {0, 1}, (one, two)
+    mean = (two[0] + two[1]) / 2
+    print(f'first-iteration loss: 1 process {one[0]:.4f}, 2 processes {two} (mean {mean:.4f})')
+    # equal up to the random choice of negative anchors / RoIs in each process
+    assert abs(mean - one[0]) <= 2e-3 * one[0], (one, two)
