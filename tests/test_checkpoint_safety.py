@@ -40,6 +40,7 @@ def test_mmengine_objects_load(tmp_path):
     assert loaded['meta']['seed'] == 3 and loaded['meta']['arr'].tolist() == [0, 1, 2, 3]
 
 
+@pytest.mark.filterwarnings('ignore:Detected pickle protocol')
 @pytest.mark.parametrize('protocol', [2, pickle.HIGHEST_PROTOCOL])
 def test_arbitrary_pickle_refused(tmp_path, protocol):
     marker = tmp_path / 'pwned'
