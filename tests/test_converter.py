@@ -55,6 +55,14 @@ def test_timm_checkpoint(tmp_path):
     proc = convert(tmp_path / 'timm.pth', tmp_path / 'o.pth')
     assert proc.returncode == 0, proc.stderr
     assert 'detected layout: timm' in proc.stdout and 'detected variant: 1.5x' in proc.stdout
+    # a features-only timm model (num_classes=0) converts to a backbone-only checkpoint
+    sd = timm.create_model('rexnet_100', pretrained=False, num_classes=0).state_dict()
+    torch.save(sd, tmp_path / 'headless.pth')
+    proc = convert(tmp_path / 'headless.pth', tmp_path / 'h.pth')
+    assert proc.returncode == 0, proc.stderr
+    assert 'detected variant: 1.0x (no classes' in proc.stdout
+    keys = torch.load(tmp_path / 'h.pth', weights_only=True)['state_dict']
+    assert keys and all(k.startswith('backbone.') for k in keys)
 
 
 def test_unknown_layout_truncated_file_and_wrong_arch(tmp_path):

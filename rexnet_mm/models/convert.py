@@ -88,7 +88,7 @@ def key_map(arch, layout: str) -> Dict[str, str]:
 
 def detect_layout(state: Dict[str, torch.Tensor]) -> str:
     keys = set(state)
-    if 'stem.conv.weight' in keys and 'head.fc.weight' in keys:
+    if 'stem.conv.weight' in keys and 'features.0.conv_dw.conv.weight' in keys:
         return 'timm'
     if 'features.0.weight' in keys and 'output.4.weight' in keys:
         return 'official-lite'
@@ -98,7 +98,8 @@ def detect_layout(state: Dict[str, torch.Tensor]) -> str:
     raise ValueError(
         'unknown checkpoint layout: expected the official ReXNetV1 keys (features.0.weight, '
         'output.1.weight), the official ReXNet-lite keys (features.0.weight, output.4.weight) '
-        f'or timm keys (stem.conv.weight, head.fc.weight), but found {len(keys)} keys '
+        f'or timm keys (stem.conv.weight, features.0.conv_dw.conv.weight), but found '
+        f'{len(keys)} keys '
         f'starting with {sample}')
 
 
@@ -145,12 +146,16 @@ def _family(layout: str) -> List[str]:
 def _try_convert(state, arch, layout):
     """Converted state dict for ``arch``, or a one-line reason it does not fit."""
     kmap = key_map(arch, layout)
+    if layout == 'timm' and 'head.fc.weight' not in state:
+        # timm features-only models (num_classes=0) have no classifier
+        kmap = {k: v for k, v in kmap.items() if not v.startswith('head.')}
     missing = [k for k in kmap if k not in state]
     extra = [k for k in state if k not in kmap]
     if missing or extra:
         return None, (f'{len(missing)} keys missing (e.g. {missing[:2]}), '
                       f'{len(extra)} unexpected (e.g. {extra[:2]})')
-    num_classes = state[next(k for k in kmap if kmap[k] == 'head.fc.weight')].shape[0]
+    fc = [k for k in kmap if kmap[k] == 'head.fc.weight']
+    num_classes = state[fc[0]].shape[0] if fc else 0
     shapes = _expected_shapes(arch, num_classes)
     out = {}
     for src, dst in kmap.items():

@@ -46,9 +46,9 @@ def main(argv=None):
         layout, arch, state = convert_rexnet(ckpt, args.arch)
     except ValueError as e:
         raise SystemExit(f'error: {args.src}: {e}')
-    num_classes = state['head.fc.weight'].shape[0]
+    num_classes = state['head.fc.weight'].shape[0] if 'head.fc.weight' in state else 0
     print(f'detected layout: {layout}')
-    print(f'detected variant: {arch} ({num_classes} classes, {len(state)} tensors)')
+    print(f'detected variant: {arch} ({num_classes or "no"} classes, {len(state)} tensors)')
     meta = dict(arch=arch, layout=layout, num_classes=num_classes,
                 source=osp.basename(args.src))
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
