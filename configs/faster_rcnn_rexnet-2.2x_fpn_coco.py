@@ -2,7 +2,7 @@
 # faster_rcnn_rexnet_fpn_coco.py for the recipe.
 
 _base_ = './faster_rcnn_rexnet_fpn_coco.py'
-from rexnet_mm import arch_out_channels
+from rexnet_mm import arch_out_channels  # noqa: E402
 arch = '2.2x'
 model = dict(
     backbone=dict(

@@ -2,7 +2,7 @@
 # 1.0x Mask R-CNN recipe.
 
 _base_ = './mask_rcnn_rexnet_fpn_coco.py'
-from rexnet_mm import arch_out_channels
+from rexnet_mm import arch_out_channels  # noqa: E402
 arch = '2.2x'
 model = dict(
     backbone=dict(

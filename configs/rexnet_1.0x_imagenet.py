@@ -10,7 +10,7 @@ _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
-from rexnet_mm import build_schedule
+from rexnet_mm import build_schedule  # noqa: E402
 
 custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)
 

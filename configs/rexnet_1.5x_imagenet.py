@@ -1,6 +1,6 @@
 # ReXNet-1.5x on ImageNet-1k (released top-1 80.3%); the recipe of rexnet_1.0x_imagenet.py.
 _base_ = './rexnet_1.0x_imagenet.py'
-from rexnet_mm import build_schedule
+from rexnet_mm import build_schedule  # noqa: E402
 
 arch = '1.5x'
 model = dict(

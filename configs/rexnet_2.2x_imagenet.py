@@ -1,6 +1,6 @@
 # ReXNet-2.2x on ImageNet-1k (no released ImageNet weights); the recipe of rexnet_1.0x_imagenet.py.
 _base_ = './rexnet_1.0x_imagenet.py'
-from rexnet_mm import build_schedule
+from rexnet_mm import build_schedule  # noqa: E402
 
 arch = '2.2x'
 drop_path_rate = 0.2  # stochastic depth for the large models, as advised

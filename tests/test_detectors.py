@@ -146,8 +146,10 @@ def test_short_training_with_evaluation(kind, tiny_coco):
         assert 'coco/segm_mAP:' in out
 
 
-@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                                            recursive=True)), ids=lambda p: osp.relpath(p, ROOT))
+ALL_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True))
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
 def test_every_config_parses_and_dumps(path):
     """The Runner dumps the config: nothing unprintable (helpers, classes) may stay in it."""
     cfg = Config.fromfile(path)

@@ -37,7 +37,7 @@ def _opts(data_root, iters, extra=()):
             f'val_evaluator.ann_file={data_root}/annotations/instances_val.json',
             f'test_evaluator.ann_file={data_root}/annotations/instances_val.json',
             f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-            f'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=3',
+            'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=3',
             'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
             'train_dataloader.persistent_workers=False', 'val_dataloader.persistent_workers=False',
             'test_dataloader.persistent_workers=False',
@@ -72,9 +72,10 @@ def test_train_save_resume_continue_and_test(tiny_coco):
 def test_torchrun_two_processes_gloo(tiny_coco):
     data = str(tiny_coco / 'demo_coco')
     work = tiny_coco / 'dist'
+    # 1 image per process: BN statistics of a single image would be degenerate
+    opts = _opts(data, 2, ['train_dataloader.batch_size=1', 'model.backbone.norm_eval=True'])
     out = run(['bash', osp.join(ROOT, 'tools/dist_train.sh'), DEMO_CFG, '2', '--work-dir',
-               str(work)] + _opts(data, 2, ['train_dataloader.batch_size=1', 'model.backbone.norm_eval=True']), cwd=tiny_coco,
-              env={'PYTHON': sys.executable, 'PORT': '29517'})
+               str(work)] + opts, cwd=tiny_coco, env={'PYTHON': sys.executable, 'PORT': '29517'})
     assert 'gloo' in out
     assert osp.isfile(work / 'iter_2.pth')
     logs = glob.glob(str(work / '*' / '*.log'))

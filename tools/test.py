@@ -7,7 +7,8 @@ import argparse
 import os
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.utils.run_cfg import DictAction, check_datasets, load_config, setup_cpu_distributed
+from rexnet_mm.utils.run_cfg import (DictAction, check_datasets, load_config,
+                                     setup_cpu_distributed, teardown_distributed)
 
 
 def parse_args(argv=None):
@@ -60,6 +61,7 @@ def main(argv=None):
             from mmengine.evaluator import DumpResults as Dump
         runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
     metrics = runner.test()
+    teardown_distributed()
     return metrics
 
 

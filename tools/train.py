@@ -10,7 +10,8 @@ import os
 import os.path as osp
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.utils.run_cfg import DictAction, check_datasets, load_config, setup_cpu_distributed
+from rexnet_mm.utils.run_cfg import (DictAction, check_datasets, load_config,
+                                     setup_cpu_distributed, teardown_distributed)
 
 
 def parse_args(argv=None):
@@ -70,6 +71,7 @@ def main(argv=None):
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 # configs/mask_rcnn_rexnet_fpn_coco.py on the generated demo set (polygon
 # masks), with the data and schedule of faster_rcnn_rexnet_demo.py.
 _base_ = '../mask_rcnn_rexnet_fpn_coco.py'
-from mmengine import Config
+from mmengine import Config  # noqa: E402
 
 _demo = Config.fromfile('{{fileDirname}}/faster_rcnn_rexnet_demo.py')
 metainfo = _demo.metainfo

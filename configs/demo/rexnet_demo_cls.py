@@ -3,7 +3,7 @@
 #   python tools/misc/make_demo_cls.py data/demo_cls
 #   python tools/train.py configs/demo/rexnet_demo_cls.py
 _base_ = '../rexnet_1.0x_imagenet.py'
-from rexnet_mm import build_schedule
+from rexnet_mm import build_schedule  # noqa: E402
 
 data_root = 'data/demo_cls'
 num_classes = 4

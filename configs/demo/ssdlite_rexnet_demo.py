@@ -1,7 +1,7 @@
 # configs/ssdlite_rexnet_coco.py (its own 320x320 SSD pipeline) on the
 # generated demo set, with the schedule of faster_rcnn_rexnet_demo.py.
 _base_ = '../ssdlite_rexnet_coco.py'
-from mmengine import Config
+from mmengine import Config  # noqa: E402
 
 _demo = Config.fromfile('{{fileDirname}}/faster_rcnn_rexnet_demo.py')
 metainfo = _demo.metainfo

@@ -6,6 +6,8 @@ _base_ = './rexnet_1.0x_finetune_base.py'
 num_classes = 200
 model = dict(head=dict(num_classes=num_classes))
 data_preprocessor = dict(num_classes=num_classes)
-train_dataloader = dict(dataset=dict(type='CUB', data_root='data/CUB_200_2011', split='train'))
-val_dataloader = dict(dataset=dict(type='CUB', data_root='data/CUB_200_2011', split='test'))
+train_dataloader = dict(
+    dataset=dict(type='CUB', data_root='data/CUB_200_2011', split='train'))
+val_dataloader = dict(
+    dataset=dict(type='CUB', data_root='data/CUB_200_2011', split='test'))
 test_dataloader = val_dataloader

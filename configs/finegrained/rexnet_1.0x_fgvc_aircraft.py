@@ -1,4 +1,5 @@
-# ReXNet-1.0x fine-tuned on FGVCAircraft (100 classes; one of the paper's transfer sets) from ImageNet weights.
+# ReXNet-1.0x fine-tuned on FGVCAircraft (100 classes;
+# one of the paper's transfer sets) from ImageNet weights.
 # Data: data/fgvc_aircraft in the layout of mmpretrain's FGVCAircraft dataset class.
 #   python tools/train.py configs/finegrained/rexnet_1.0x_fgvc_aircraft.py
 _base_ = './rexnet_1.0x_finetune_base.py'
@@ -6,6 +7,8 @@ _base_ = './rexnet_1.0x_finetune_base.py'
 num_classes = 100
 model = dict(head=dict(num_classes=num_classes))
 data_preprocessor = dict(num_classes=num_classes)
-train_dataloader = dict(dataset=dict(type='FGVCAircraft', data_root='data/fgvc_aircraft', split='trainval'))
-val_dataloader = dict(dataset=dict(type='FGVCAircraft', data_root='data/fgvc_aircraft', split='test'))
+train_dataloader = dict(
+    dataset=dict(type='FGVCAircraft', data_root='data/fgvc_aircraft', split='trainval'))
+val_dataloader = dict(
+    dataset=dict(type='FGVCAircraft', data_root='data/fgvc_aircraft', split='test'))
 test_dataloader = val_dataloader

@@ -1,4 +1,5 @@
-# ReXNet-1.0x fine-tuned on Food101 (101 classes; one of the paper's transfer sets) from ImageNet weights.
+# ReXNet-1.0x fine-tuned on Food101 (101 classes; one of the paper's
+# transfer sets) from ImageNet weights.
 # Data: data/food-101 in the layout of mmpretrain's Food101 dataset class.
 #   python tools/train.py configs/finegrained/rexnet_1.0x_food101.py
 _base_ = './rexnet_1.0x_finetune_base.py'
@@ -6,6 +7,8 @@ _base_ = './rexnet_1.0x_finetune_base.py'
 num_classes = 101
 model = dict(head=dict(num_classes=num_classes))
 data_preprocessor = dict(num_classes=num_classes)
-train_dataloader = dict(dataset=dict(type='Food101', data_root='data/food-101', split='train'))
-val_dataloader = dict(dataset=dict(type='Food101', data_root='data/food-101', split='test'))
+train_dataloader = dict(
+    dataset=dict(type='Food101', data_root='data/food-101', split='train'))
+val_dataloader = dict(
+    dataset=dict(type='Food101', data_root='data/food-101', split='test'))
 test_dataloader = val_dataloader

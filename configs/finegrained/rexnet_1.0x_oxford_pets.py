@@ -6,6 +6,8 @@ _base_ = './rexnet_1.0x_finetune_base.py'
 num_classes = 37
 model = dict(head=dict(num_classes=num_classes))
 data_preprocessor = dict(num_classes=num_classes)
-train_dataloader = dict(dataset=dict(type='OxfordIIITPet', data_root='data/Oxford-IIIT_Pets', split='trainval'))
-val_dataloader = dict(dataset=dict(type='OxfordIIITPet', data_root='data/Oxford-IIIT_Pets', split='test'))
+train_dataloader = dict(
+    dataset=dict(type='OxfordIIITPet', data_root='data/Oxford-IIIT_Pets', split='trainval'))
+val_dataloader = dict(
+    dataset=dict(type='OxfordIIITPet', data_root='data/Oxford-IIIT_Pets', split='test'))
 test_dataloader = val_dataloader

@@ -17,6 +17,7 @@ import os.path as osp
 import numpy as np
 import torch
 
+
 def _numpy_allow_list():
     """numpy objects that pickled arrays, scalars and dtypes refer to."""
     allowed = [np.ndarray, np.dtype]

@@ -71,6 +71,16 @@ def setup_cpu_distributed(cfg, launcher):
         cfg.model_wrapper_cfg = wrapper
 
 
+def teardown_distributed():
+    """Wait for every rank, then destroy the process group before the
+    interpreter exits: a rank that leaves first closes its gloo connections
+    under the others' threads (std::terminate, SIGABRT) on some runs."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def _cpu_ddp_class():
     from mmengine.model import MMDistributedDataParallel
     from mmengine.registry import MODEL_WRAPPERS

@@ -9,4 +9,4 @@ class PrintRankLossHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if outputs is not None and 'loss' in outputs:
             print(f'RANK_LOSS rank={runner.rank} iter={runner.iter + 1} '
-                  f'loss={float(outputs["loss"]):.6f}', flush=True)
+                  f'loss={outputs["loss"].detach().item():.6f}', flush=True)

@@ -122,7 +122,7 @@ def measure(named_steps, mode, warmup, rounds, device, log=print):
 
 
 def table(results, batch, title):
-    lines = [title, f'| model | mode | median ms/batch | img/s | ratio vs first |',
+    lines = [title, '| model | mode | median ms/batch | img/s | ratio vs first |',
              '|---|---|---|---|---|']
     for mode, times in results.items():
         first = None

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Write a small, deterministic image-folder classification set (one shape
-per image; the class is the shape, with a jittered class colour) in mmpretrain's CustomDataset layout:
+per image; the class is the shape, with a jittered class colour) in
+mmpretrain's CustomDataset layout:
 
     OUT/{train,val}/<class>/*.png
 
