@@ -80,7 +80,17 @@ def build_from_config(config, no_pretrained: bool = True):
     else:
         from mmseg.registry import MODELS
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    # mmengine logs one INFO record per parameter during init: keep it quiet
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model, scope
 
 

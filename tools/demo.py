@@ -34,7 +34,8 @@ def run(cmd, tee=True):
     lines = []
     for line in proc.stdout:
         lines.append(line)
-        if tee and ('Iter(' in line or 'bbox_mAP' in line or 'error' in line.lower()):
+        if tee and ('Iter(' in line or 'bbox_mAP:' in line
+                    or line.startswith(('Traceback', 'error', 'Error'))):
             print('  ' + line.rstrip()[:200], flush=True)
     proc.wait()
     out = ''.join(lines)
