@@ -4,10 +4,10 @@
     python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--show-dir vis]
 """
 import argparse
-import os
+import os.path as osp
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.utils.run_cfg import (DictAction, check_datasets, load_config,
+from rexnet_mm.utils.run_cfg import (check_datasets, load_config, parse_common_args,
                                      setup_cpu_distributed, teardown_distributed)
 
 
@@ -19,14 +19,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='dump predictions to this pickle file')
     parser.add_argument('--show-dir', help='draw predictions of every image into this dir '
                         '(relative to the run\'s timestamped work dir)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, xxx=yyy format')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    args = parse_common_args(parser, argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, but got {args.out}')
     return args
@@ -38,7 +31,7 @@ def main(argv=None):
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg, args.launcher)
     check_datasets(cfg, splits=('test_dataloader', ))
-    if not os.path.isfile(args.checkpoint):
+    if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg.load_from = args.checkpoint
     scope = cfg.default_scope

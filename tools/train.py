@@ -6,11 +6,10 @@
     tools/dist_train.sh CONFIG 8                     # torchrun, 8 processes
 """
 import argparse
-import os
 import os.path as osp
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.utils.run_cfg import (DictAction, check_datasets, load_config,
+from rexnet_mm.utils.run_cfg import (check_datasets, load_config, parse_common_args,
                                      setup_cpu_distributed, teardown_distributed)
 
 
@@ -24,14 +23,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or (no value) from the latest one in work_dir')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, xxx=yyy format')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    args = parse_common_args(parser, argv)
     return args
 
 

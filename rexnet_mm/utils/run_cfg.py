@@ -3,9 +3,23 @@ configs (the toolkit is picked from the config's default_scope)."""
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction  # noqa: F401  (re-exported)
+from mmengine.config import Config, DictAction
 
 SCOPES = ('mmdet', 'mmpretrain', 'mmseg')
+
+
+def parse_common_args(parser, argv=None):
+    """Add the options train.py and test.py share (--cfg-options, --launcher,
+    --local-rank), parse, and export LOCAL_RANK as torch.distributed.launch did."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, xxx=yyy format')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def resolve_config(path):
