@@ -30,11 +30,11 @@ def _models():
 def register_all():
     mods = _models()
     for toolkit, registry_module in _TOOLKITS.items():
-        if importlib.util.find_spec(toolkit) is None:
-            continue
         try:
+            if importlib.util.find_spec(toolkit) is None:
+                continue
             registry = importlib.import_module(registry_module).MODELS
-        except Exception:  # a broken toolkit must not break the others
+        except Exception:  # an absent or broken toolkit must not break the others
             continue
         for name, cls in mods.items():
             if name == 'ReXNetClsHead' and toolkit != 'mmpretrain':
