@@ -284,3 +284,26 @@ def test_memory_formats_agree_and_outputs_are_nchw():
             assert rel_diff(a, b) <= 1e-5
     with pytest.raises(ValueError, match="memory_format must be 'auto'"):
         ReXNet(memory_format='nhwc')
+
+
+@pytest.mark.parametrize('arch', ['1.0x', 'lite-1.0x'])
+@pytest.mark.parametrize('memory_format', ['contiguous', 'channels_last'])
+def test_training_gradients_equal_official(arch, memory_format):
+    """Train mode (batch statistics), in-place residual, channels_last: every
+    weight's gradient equals the official layout's. In float64, so that float32
+    reordering (amplified by ReLU6's kinks in lite) cannot hide a real error."""
+    torch.manual_seed(0)
+    ref = official_model(arch).double().train()
+    _, _, state = convert_rexnet(ref.state_dict())
+    model = ReXNet(arch, out_indices=(6, ), memory_format=memory_format).double().train()
+    model.load_state_dict_checked(
+        {k[9:]: v for k, v in state.items() if k.startswith('backbone.')})
+    x = torch.randn(4, 3, 64, 64, dtype=torch.float64)
+    target = torch.randn(4, model.out_channels[0], 2, 2, dtype=torch.float64)
+    ((model(x)[0] - target) ** 2).mean().backward()
+    ((ref.forward_features(x)[6] - target) ** 2).mean().backward()
+    layout = 'official-lite' if 'lite' in arch else 'official'
+    kmap = {v[9:]: k for k, v in key_map(arch, layout).items() if v.startswith('backbone.')}
+    ref_params = dict(ref.named_parameters())
+    for name, p in model.named_parameters():
+        assert torch.allclose(p.grad, ref_params[kmap[name]].grad, rtol=1e-8, atol=1e-12), name
