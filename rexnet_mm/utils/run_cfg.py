@@ -86,13 +86,26 @@ def setup_cpu_distributed(cfg, launcher):
 
 
 def teardown_distributed():
-    """Wait for every rank, then destroy the process group before the
-    interpreter exits: a rank that leaves first closes its gloo connections
-    under the others' threads (std::terminate, SIGABRT) on some runs."""
+    """End a distributed run cleanly: wait for every rank, destroy the process
+    group, flush, and leave without the interpreter's finalisation.
+
+    With gloo, a rank's exit sometimes aborts (``terminate called without an
+    active exception``, SIGABRT) after all work is done, while C++ objects
+    are destroyed under gloo's threads at interpreter shutdown; torchrun then
+    fails the whole run. A no-op for non-distributed runs.
+    """
+    import logging
+    import sys
+
     import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _cpu_ddp_class():
