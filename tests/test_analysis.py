@@ -1,12 +1,11 @@
 """The paper's analysis tools: FLOPs/params, rank study, channel search."""
 import csv
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
+from helpers.tool import run_tool
 import torch
 from official_rexnet import OFFICIAL_PARAMS
 
@@ -21,12 +20,7 @@ PAPER_GFLOPS = {'0.9x': 0.35, '1.0x': 0.40, '1.3x': 0.66, '1.5x': 0.88, '2.0x': 
                 '2.2x': 1.8, '3.0x': 3.4}
 
 
-def run(cmd, cwd=ROOT, timeout=900):
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
-    return out
+run = run_tool
 
 
 @pytest.mark.parametrize('arch', list(ARCH_SETTINGS))

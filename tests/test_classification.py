@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers.tool import run_tool
 import torch
 from official_rexnet import official_model, randomize_bn
 from PIL import Image
@@ -25,12 +26,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ARCHS = list(ARCH_SETTINGS)
 
 
-def run(cmd, cwd, timeout=900):
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
-    return out
+run = run_tool
 
 
 @pytest.mark.parametrize('arch', ARCHS)

@@ -8,18 +8,14 @@ import subprocess
 import sys
 
 import pytest
+from helpers.tool import run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CFG = osp.join(ROOT, 'configs/demo/faster_rcnn_rexnet_demo.py')
 
 
 def run(cmd, cwd, timeout=600, env=None):
-    e = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
-    e.update(env or {})
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{cmd} failed ({proc.returncode}):\n{out[-4000:]}'
-    return out
+    return run_tool(cmd, cwd, timeout, env, threads='1')
 
 
 @pytest.fixture(scope='module')
