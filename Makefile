@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test benchmark clean-venv
+.PHONY: setup demo test lint benchmark clean-venv
 
 setup:
 	@bash tools/setup_env.sh
@@ -13,6 +13,13 @@ demo: setup
 
 test: setup
 	@$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# flake8 + isort, configured in setup.cfg (line length 100)
+LINT_PATHS := setup.py rexnet_mm tools tests configs
+lint: setup
+	@$(PY) -m flake8 $(LINT_PATHS)
+	@$(PY) -m isort --check-only --diff $(LINT_PATHS)
+	@echo "[lint] flake8 and isort: clean"
 
 benchmark: setup
 	@$(PY) tools/analysis/benchmark.py

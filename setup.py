@@ -39,6 +39,7 @@ setup(
         'all': ['mmdet>=3.3.0,<3.4', 'mmpretrain>=1.2.0,<1.3', 'pycocotools',
                 'matplotlib'],
         'tests': ['pytest>=7', 'timm>=0.9', 'matplotlib', 'tqdm'],
+        'lint': ['flake8>=6', 'isort>=5'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',

@@ -3,6 +3,7 @@
 
 _base_ = './faster_rcnn_rexnet_fpn_coco.py'
 from rexnet_mm import arch_out_channels  # noqa: E402
+
 arch = '0.9x'
 model = dict(
     backbone=dict(

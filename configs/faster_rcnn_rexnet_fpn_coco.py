@@ -8,6 +8,7 @@
 
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 from rexnet_mm import arch_out_channels  # noqa: E402
+
 custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)
 
 arch = '1.0x'

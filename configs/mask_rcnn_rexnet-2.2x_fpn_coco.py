@@ -3,6 +3,7 @@
 
 _base_ = './mask_rcnn_rexnet_fpn_coco.py'
 from rexnet_mm import arch_out_channels  # noqa: E402
+
 arch = '2.2x'
 model = dict(
     backbone=dict(

@@ -5,6 +5,7 @@
 
 _base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
 from rexnet_mm import arch_out_channels  # noqa: E402
+
 # rexnet_mm.mmdet_compat: mmdet 3.3's SSDHead cannot run inference without it
 custom_imports = dict(
     imports=['rexnet_mm', 'rexnet_mm.mmdet_compat'], allow_failed_imports=False)

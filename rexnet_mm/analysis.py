@@ -80,7 +80,12 @@ def build_from_config(config, no_pretrained: bool = True):
     else:
         from mmseg.registry import MODELS
     model = MODELS.build(cfg.model)
-    # mmengine logs one INFO record per parameter during init: keep it quiet
+    init_weights_quietly(model)
+    return model, scope
+
+
+def init_weights_quietly(model):
+    """``model.init_weights()`` without mmengine's INFO record per parameter."""
     import logging
 
     from mmengine.logging import MMLogger
@@ -91,7 +96,7 @@ def build_from_config(config, no_pretrained: bool = True):
         model.init_weights()
     finally:
         logger.setLevel(level)
-    return model, scope
+    return model
 
 
 class _TensorForward(nn.Module):

@@ -5,14 +5,14 @@ import os.path as osp
 import sys
 
 import pytest
-from helpers.tool import run_tool
 import torch
-from official_rexnet import OFFICIAL_PARAMS
 
 from rexnet_mm import rank_study as rs
 from rexnet_mm.analysis import ReXNetClassifier, count_complexity
 from rexnet_mm.models import ARCH_SETTINGS, ReXNet, build_schedule
 from rexnet_mm.search import candidates, schedule_complexity
+from helpers.tool import run_tool
+from official_rexnet import OFFICIAL_PARAMS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # the reference table's GFLOPs (MAC at 224) of the V1 models

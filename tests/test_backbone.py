@@ -5,11 +5,11 @@ import math
 import pytest
 import torch
 import torch.nn as nn
-from official_rexnet import OFFICIAL_PARAMS, official_model, randomize_bn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from rexnet_mm.models import ARCH_SETTINGS, ReXNet, build_schedule
 from rexnet_mm.models.convert import convert_rexnet, key_map
+from official_rexnet import OFFICIAL_PARAMS, official_model, randomize_bn
 
 ARCHS = list(ARCH_SETTINGS)
 ALL = tuple(range(7))
@@ -178,8 +178,8 @@ def test_drop_path_only_on_residual_blocks():
     (dict(arch='1.1x'), r"arch must be one of \['0.9x', '1.0x'.*got '1.1x'"),
     (dict(arch=1.0), 'arch must be one of'),
     (dict(arch=dict(width=1.0)), r"arch: unknown keys \['width'\]"),
-    (dict(arch=dict(width_mult=-1)), 'arch: width_mult must be a positive number'),
-    (dict(arch=dict(depth_mult=0)), 'arch: depth_mult must be a positive number'),
+    (dict(arch=dict(width_mult=-1)), 'arch: width_mult must be a positive finite number'),
+    (dict(arch=dict(depth_mult=0)), 'arch: depth_mult must be a positive finite number'),
     (dict(arch=dict(widths=[16, 32])), 'arch: widths has 2 entries'),
     (dict(arch=dict(widths=[0] * 16)), 'arch: widths must be a non-empty list'),
     (dict(arch=dict(use_se='yes')), 'arch: use_se must be'),

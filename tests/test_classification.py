@@ -10,10 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-from helpers.tool import run_tool
 import torch
-from official_rexnet import official_model, randomize_bn
 from PIL import Image
+
+from helpers.tool import run_tool
+from official_rexnet import official_model, randomize_bn
 
 pytest.importorskip('mmpretrain')
 from mmengine.config import Config  # noqa: E402

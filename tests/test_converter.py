@@ -7,9 +7,9 @@ import sys
 
 import pytest
 import torch
-from official_rexnet import official_model, randomize_bn
 
 from rexnet_mm.models import ReXNet
+from official_rexnet import official_model, randomize_bn
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOL = osp.join(ROOT, 'tools', 'model_converters', 'rexnet_to_mm.py')

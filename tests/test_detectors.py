@@ -109,15 +109,6 @@ def test_loss_backward_and_odd_size_inference(kind):
         assert res.masks.shape[-2:] == (oh, ow)
 
 
-@pytest.fixture(scope='module')
-def tiny_coco(tmp_path_factory):
-    d = tmp_path_factory.mktemp('det')
-    subprocess.run([sys.executable, osp.join(ROOT, 'tools/misc/make_demo_coco.py'),
-                    str(d / 'coco'), '--train', '8', '--val', '4'], check=True,
-                   capture_output=True)
-    return d
-
-
 @pytest.mark.parametrize('kind', list(DEMOS))
 def test_short_training_with_evaluation(kind, tiny_coco):
     data = tiny_coco / 'coco'

@@ -7,8 +7,7 @@ import pickle
 import subprocess
 import sys
 
-import pytest
-from helpers.tool import run_tool
+from helpers.tool import demo_det_options, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CFG = osp.join(ROOT, 'configs/demo/faster_rcnn_rexnet_demo.py')
@@ -18,31 +17,12 @@ def run(cmd, cwd, timeout=600, env=None):
     return run_tool(cmd, cwd, timeout, env, threads='1')
 
 
-@pytest.fixture(scope='module')
-def tiny_coco(tmp_path_factory):
-    d = tmp_path_factory.mktemp('coco')
-    run([sys.executable, osp.join(ROOT, 'tools/misc/make_demo_coco.py'), str(d / 'demo_coco'),
-         '--train', '8', '--val', '4'], cwd=d)
-    return d
-
-
 def _opts(data_root, iters, extra=()):
-    return ['--cfg-options', f'train_dataloader.dataset.data_root={data_root}/',
-            f'val_dataloader.dataset.data_root={data_root}/',
-            f'test_dataloader.dataset.data_root={data_root}/',
-            f'val_evaluator.ann_file={data_root}/annotations/instances_val.json',
-            f'test_evaluator.ann_file={data_root}/annotations/instances_val.json',
-            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-            'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=3',
-            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False', 'val_dataloader.persistent_workers=False',
-            'test_dataloader.persistent_workers=False',
-            'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0',
-            'randomness.seed=0', 'default_hooks.logger.interval=1', *extra]
+    return ['--cfg-options', *demo_det_options(data_root, iters, extra)]
 
 
 def test_train_save_resume_continue_and_test(tiny_coco):
-    data = str(tiny_coco / 'demo_coco')
+    data = str(tiny_coco / 'coco')
     work = tiny_coco / 'work'
     train = [sys.executable, osp.join(ROOT, 'tools/train.py'), DEMO_CFG, '--work-dir', str(work)]
     run(train + _opts(data, 2), cwd=tiny_coco)
@@ -66,7 +46,7 @@ def test_train_save_resume_continue_and_test(tiny_coco):
 
 
 def test_torchrun_two_processes_gloo(tiny_coco):
-    data = str(tiny_coco / 'demo_coco')
+    data = str(tiny_coco / 'coco')
     work = tiny_coco / 'dist'
     # 1 image per process: BN statistics of a single image would be degenerate
     opts = _opts(data, 2, ['train_dataloader.batch_size=1', 'model.backbone.norm_eval=True'])
@@ -113,7 +93,7 @@ def _rank_losses(out):
 
 def test_two_processes_match_one_process_first_loss(tiny_coco):
     """2 processes x 1 image give the first-iteration loss of 1 process x 2 images."""
-    data = str(tiny_coco / 'demo_coco')
+    data = str(tiny_coco / 'coco')
     cfg = tiny_coco / 'dist_equal.py'
     cfg.write_text(DIST_CFG.format(demo=DEMO_CFG))
     env = {'PYTHONPATH': f'{ROOT}{os.pathsep}{osp.join(ROOT, "tests", "helpers")}'}

@@ -16,6 +16,27 @@ import rexnet_mm  # noqa: F401
 from rexnet_mm.utils.run_cfg import load_config
 
 
+def check_image(path):
+    """Stop with one line unless ``path`` is a readable image file."""
+    if osp.isdir(path):
+        raise SystemExit(f'error: image {path} is a directory; pass image files '
+                         f'(e.g. {osp.join(path, "*.jpg")})')
+    if not osp.isfile(path):
+        raise SystemExit(f'error: image {path} does not exist')
+    if osp.getsize(path) == 0:
+        raise SystemExit(f'error: image {path} is an empty file')
+    import mmcv
+    try:
+        img = mmcv.imread(path)
+    except Exception as e:
+        img, why = None, f' ({type(e).__name__}: {str(e).strip()[:120]})'
+    else:
+        why = ''
+    if img is None or img.size == 0:
+        raise SystemExit(f'error: image {path} cannot be decoded as an image{why}; '
+                         f'JPEG, PNG, BMP, TIFF and WebP files are read')
+
+
 def detect(cfg, checkpoint, images, out_dir, score_thr, device):
     import mmcv
     from mmdet.apis import inference_detector, init_detector
@@ -63,9 +84,11 @@ def main(argv=None):
     p.add_argument('--topk', type=int, default=5)
     p.add_argument('--device', default='cpu')
     args = p.parse_args(argv)
-    for path in [args.checkpoint] + args.images:
-        if not osp.isfile(path):
-            raise SystemExit(f'error: {path} does not exist')
+    if osp.isdir(args.checkpoint) or not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint {args.checkpoint} '
+                         f'{"is a directory" if osp.isdir(args.checkpoint) else "does not exist"}')
+    for path in args.images:
+        check_image(path)
     cfg = load_config(args.config)
     if cfg.default_scope == 'mmdet':
         detect(cfg, args.checkpoint, args.images, args.out_dir, args.score_thr, args.device)

@@ -108,7 +108,7 @@ install_mmcv() {
 install_toolkits() {
   $PIP install "$SETUPTOOLS_SPEC" $MMENGINE_SPEC $MMDET_SPEC $MMPRETRAIN_SPEC pycocotools
 }
-install_package() { $PIP install -e "$ROOT[all,tests]"; }
+install_package() { $PIP install -e "$ROOT[all,tests,lint]"; }
 check() {
   "$VENV/bin/python" -c "import rexnet_mm, mmdet, mmpretrain, mmcv.ops, torch; print('torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmpretrain', mmpretrain.__version__)"
 }

@@ -7,7 +7,8 @@ import argparse
 import os.path as osp
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.utils.run_cfg import (check_datasets, load_config, parse_common_args,
+from rexnet_mm.runner.checks import check_checkpoint_fits
+from rexnet_mm.utils.run_cfg import (build_runner, check_datasets, load_config, parse_common_args,
                                      setup_cpu_distributed, teardown_distributed)
 
 
@@ -27,7 +28,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.arch)
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg, args.launcher)
     check_datasets(cfg, splits=('test_dataloader', ))
@@ -44,9 +45,8 @@ def main(argv=None):
         else:
             vis.update(enable=True, out_dir=args.show_dir)
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg)
+    check_checkpoint_fits(runner.model, args.checkpoint, 'test')
     if args.out:
         if scope == 'mmdet':
             from mmdet.evaluation import DumpDetResults as Dump

@@ -9,7 +9,9 @@ import argparse
 import os.path as osp
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.utils.run_cfg import (check_datasets, load_config, parse_common_args,
+from rexnet_mm.runner import ExactResumeHook
+from rexnet_mm.runner.checks import check_checkpoint_fits
+from rexnet_mm.utils.run_cfg import (build_runner, check_datasets, load_config, parse_common_args,
                                      setup_cpu_distributed, teardown_distributed)
 
 
@@ -29,7 +31,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.arch)
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg, args.launcher)
     check_datasets(cfg)
@@ -58,10 +60,22 @@ def main(argv=None):
             raise SystemExit(f'error: --resume {args.resume}: no such checkpoint')
         cfg.resume = True
         cfg.load_from = args.resume
+    # resumed runs continue exactly (RNG states in every checkpoint)
+    custom_imports = cfg.setdefault('custom_imports', dict(imports=[]))
+    if 'rexnet_mm.runner' not in custom_imports.setdefault('imports', []):
+        custom_imports['imports'] = list(custom_imports['imports']) + ['rexnet_mm.runner']
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') in ('ExactResumeHook', ExactResumeHook) for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='ExactResumeHook')]
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg)
+    # the checkpoint must fit the model before any work (mmengine would only warn)
+    ckpt = cfg.load_from
+    if args.resume == 'auto':
+        from mmengine.runner import find_latest_checkpoint
+        ckpt = find_latest_checkpoint(cfg.work_dir)
+    if ckpt:
+        check_checkpoint_fits(runner.model, ckpt, 'resume' if cfg.resume else 'load_from')
     runner.train()
     teardown_distributed()
 

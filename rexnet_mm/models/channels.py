@@ -118,8 +118,8 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
 
     def positive(key, kind=(int, float)):
         v = cfg[key]
-        if isinstance(v, bool) or not isinstance(v, kind) or v <= 0:
-            raise _arch_error(f'{key} must be a positive number, but got {v!r}')
+        if isinstance(v, bool) or not isinstance(v, kind) or not math.isfinite(v) or v <= 0:
+            raise _arch_error(f'{key} must be a positive finite number, but got {v!r}')
 
     positive('width_mult')
     positive('depth_mult')

@@ -100,9 +100,9 @@ class ReXNet(BaseModule):
             'lite-2.0x') or a dict with any of the keys of
             ``rexnet_mm.models.channels.ARCH_DEFAULTS`` (width_mult, depth_mult,
             lite, use_se, se_ratio, divisor, widths, ...). Default '1.0x'.
-        out_indices (Sequence[int]): which outputs to return: 0-5 the six
-            stages (strides 2, 4, 8, 16, 16, 32), 6 the head conv (stride 32).
-            Default (6, ).
+        out_indices (Sequence[int]): which outputs to return, in this order:
+            0-5 the six stages (strides 2, 4, 8, 16, 16, 32), 6 the head conv
+            (stride 32). No index may repeat. Default (6, ).
         frozen_stages (int): -1 freezes nothing; k >= 0 freezes the stem and
             the first k stages (parameters and BN statistics). Default -1.
         conv_cfg (dict, optional): conv layer config. Default None (Conv2d).
@@ -153,6 +153,8 @@ class ReXNet(BaseModule):
                        or not 0 <= i < NUM_OUTPUTS for i in out_indices)):
             raise ValueError(f'out_indices must be a non-empty sequence of ints in '
                              f'range(0, {NUM_OUTPUTS}), but got {out_indices!r}')
+        if len(set(out_indices)) != len(out_indices):
+            raise ValueError(f'out_indices must not repeat an index, but got {out_indices!r}')
         if (isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int)
                 or not -1 <= frozen_stages <= NUM_STAGES):
             raise ValueError(f'frozen_stages must be an int in range(-1, {NUM_STAGES + 1}), '
@@ -194,6 +196,8 @@ class ReXNet(BaseModule):
             self.conv_head = ConvModule(sched.blocks[-1].out_channels, sched.head_channels, 1,
                                         conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
             self.layers.append('conv_head')
+        self._se_norms = [getattr(m, m.norm_name) for m in self.modules()
+                          if isinstance(m, SEWithNorm)]
         self._freeze_stages()
 
     @property
@@ -210,18 +214,35 @@ class ReXNet(BaseModule):
             return x.device.type == 'cpu'
         return self.memory_format == 'channels_last'
 
+    def _check_input(self, x):
+        if not (isinstance(x, torch.Tensor) and x.dim() == 4 and x.is_floating_point()
+                and x.shape[1] == self.stem.conv.in_channels):
+            what = (f'{x.dtype} tensor of shape {tuple(x.shape)}' if isinstance(x, torch.Tensor)
+                    else type(x).__name__)
+            raise ValueError(f'ReXNet(arch={self.arch!r}) expects a floating-point tensor of '
+                             f'shape (N, {self.stem.conv.in_channels}, H, W), but got {what}')
+        if self.training and x.shape[0] == 1 and any(
+                type(m) is nn.BatchNorm2d and m.training for m in self._se_norms):
+            raise ValueError(
+                f'ReXNet(arch={self.arch!r}) is training its BatchNorm statistics on a batch '
+                f'of 1 image: the BN inside each SE block sees one value per channel (a '
+                f'pooled 1x1 map) and cannot normalise it. Use at least 2 images per '
+                f'process, or keep BN statistics fixed (norm_eval=True), or share them across '
+                f'processes (norm_cfg=dict(type="SyncBN") with several processes).')
+
     def forward(self, x):
+        self._check_input(x)
         channels_last = self._channels_last(x)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
-        outs = []
+        outs = {}
         for i, name in enumerate(self.layers):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 # NCHW for the neck / head (and mmcv's ops, which index NCHW)
-                outs.append(x.contiguous() if channels_last else x)
-        return tuple(outs)
+                outs[i] = x.contiguous() if channels_last else x
+        return tuple(outs[i] for i in self.out_indices)
 
     def _freeze_stages(self):
         if self.frozen_stages < 0:

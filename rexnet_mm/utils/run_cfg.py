@@ -1,5 +1,6 @@
 """Shared logic of tools/train.py and tools/test.py for mmdet and mmpretrain
 configs (the toolkit is picked from the config's default_scope)."""
+import argparse
 import os
 import os.path as osp
 
@@ -8,11 +9,28 @@ from mmengine.config import Config, DictAction
 SCOPES = ('mmdet', 'mmpretrain', 'mmseg')
 
 
+class CfgOptionsAction(DictAction):
+    """mmengine's DictAction, with a usage error (not a traceback) for an
+    item that is not KEY=VALUE."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for kv in values:
+            if '=' not in kv or kv.startswith('='):
+                raise argparse.ArgumentError(
+                    self, f'expected KEY=VALUE items (e.g. model.backbone.arch=0.9x), '
+                    f'but got {kv!r}')
+        super().__call__(parser, namespace, values, option_string)
+
+
 def parse_common_args(parser, argv=None):
-    """Add the options train.py and test.py share (--cfg-options, --launcher,
-    --local-rank), parse, and export LOCAL_RANK as torch.distributed.launch did."""
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    """Add the options train.py and test.py share (--cfg-options, --arch,
+    --launcher, --local-rank), parse, and export LOCAL_RANK as
+    torch.distributed.launch did."""
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings, xxx=yyy format')
+    parser.add_argument('--arch', help='switch the ReXNet backbone to this arch (e.g. 0.9x, '
+                        'lite-1.5x) together with every width and the pretrained file that '
+                        'follow it')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -38,11 +56,26 @@ def resolve_config(path):
     return path
 
 
-def load_config(path, cfg_options=None, work_dir=None):
+def load_config(path, cfg_options=None, work_dir=None, arch=None):
     path = resolve_config(path)
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except SyntaxError as e:
+        name = e.filename if e.filename and not e.filename.startswith('<') else path
+        where = f'{name}, line {e.lineno}' if e.lineno else name
+        text = f': {e.text.strip()}' if e.text else ''
+        raise SystemExit(f'error: config {where}: {e.msg}{text}') from None
+    except Exception as e:  # a name error, a missing base, an import inside the config
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else ''
+        raise SystemExit(f'error: cannot load config {path}: {type(e).__name__}: {msg}') from None
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as e:
+            raise SystemExit(f'error: --cfg-options {cfg_options}: {type(e).__name__}: {e}') \
+                from None
+    if arch is not None:
+        apply_arch(cfg, arch)
     scope = cfg.get('default_scope')
     if scope not in SCOPES:
         raise SystemExit(f'error: {path}: default_scope must be one of {SCOPES} '
@@ -52,6 +85,55 @@ def load_config(path, cfg_options=None, work_dir=None):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
     return cfg
+
+
+def apply_arch(cfg, arch):
+    """``--arch``: switch the config's ReXNet backbone to ``arch`` together
+    with the widths that follow it (neck and head input widths) and a
+    pretrained file named after the arch; print every change."""
+    from rexnet_mm.models.channels import arch_out_channels, build_schedule
+    from rexnet_mm.runner.checks import expected_widths
+    backbone = cfg.model.get('backbone') or {}
+    if backbone.get('type') != 'ReXNet':
+        raise SystemExit(f'error: --arch {arch}: the config\'s backbone is '
+                         f'{backbone.get("type")!r}, not ReXNet')
+    try:
+        out = arch_out_channels(arch, backbone.get('out_indices', (6, )))
+    except ValueError as e:
+        raise SystemExit(f'error: --arch: {e}') from None
+    old = backbone.get('arch', '1.0x')
+    changes = {'model.backbone.arch': arch}
+    init = backbone.get('init_cfg')
+    if isinstance(init, dict) and init.get('checkpoint') == f'checkpoints/rexnet_{old}.pth':
+        changes['model.backbone.init_cfg.checkpoint'] = f'checkpoints/rexnet_{arch}.pth'
+    changes.update(expected_widths(cfg, out))
+    head = cfg.model.get('head')
+    if isinstance(head, dict) and head.get('type') == 'ReXNetClsHead':
+        changes['model.head.mid_channels'] = 1024 if build_schedule(arch).lite else None
+    before = {k: _dotted(cfg, k) for k in changes}
+    cfg.merge_from_dict(changes)
+    for k, v in changes.items():
+        if before[k] != v:
+            print(f'[rexnet_mm] --arch {arch}: {k} {before[k]} -> {v}', flush=True)
+
+
+def _dotted(cfg, key):
+    node = cfg
+    for part in key.split('.'):
+        node = node.get(part) if hasattr(node, 'get') else None
+    return list(node) if isinstance(node, tuple) else node
+
+
+def build_runner(cfg):
+    """The Runner of ``cfg``, then the checks that need the built model: the
+    neck/head widths against the backbone's."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from rexnet_mm.runner.checks import check_widths
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    check_widths(cfg, runner.model)
+    return runner
 
 
 def setup_cpu_distributed(cfg, launcher):

@@ -6,12 +6,53 @@ import subprocess
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def run_tool(cmd, cwd=ROOT, timeout=900, env=None, threads='2'):
-    """Run ``cmd`` with the checkout on PYTHONPATH; fail the test, showing
-    the output's tail, unless it exits 0. Returns stdout + stderr."""
+def run_tool(cmd, cwd=ROOT, timeout=900, env=None, threads='2', check=True):
+    """Run ``cmd`` with the checkout on PYTHONPATH. With ``check``, fail the
+    test, showing the output's tail, unless it exits 0, and return stdout +
+    stderr; without, return (exit code, stdout + stderr)."""
     e = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=threads)
     e.update(env or {})
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e)
     out = proc.stdout + proc.stderr
+    if not check:
+        return proc.returncode, out
     assert proc.returncode == 0, f'{cmd} failed ({proc.returncode}):\n{out[-4000:]}'
     return out
+
+
+def assert_clean_error(rc, out, *expected):
+    """A tool refused its input the way users should see it: a non-zero exit
+    (not a crash), one short message holding ``expected``, no traceback."""
+    assert rc not in (0, -11, 139), f'rc {rc}:\n{out[-3000:]}'
+    assert 'Traceback' not in out, out[-3000:]
+    for text in expected:
+        assert text in out, f'{text!r} not in:\n{out[-3000:]}'
+
+
+def demo_det_options(data_root, iters, extra=()):
+    """--cfg-options values that point a demo detector config at a generated
+    COCO set and make it train ``iters`` iterations, checkpointing every 2."""
+    return [f'train_dataloader.dataset.data_root={data_root}/',
+            f'val_dataloader.dataset.data_root={data_root}/',
+            f'test_dataloader.dataset.data_root={data_root}/',
+            f'val_evaluator.ann_file={data_root}/annotations/instances_val.json',
+            f'test_evaluator.ann_file={data_root}/annotations/instances_val.json',
+            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=3',
+            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False', 'val_dataloader.persistent_workers=False',
+            'test_dataloader.persistent_workers=False',
+            'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0',
+            'randomness.seed=0', 'default_hooks.logger.interval=1', *extra]
+
+
+def load_tool(relpath):
+    """A tool script (tools/...) as a module, to call its ``main(argv)`` in this
+    process: for its argument checks, which end in ``SystemExit(message)``."""
+    import importlib.util
+    path = osp.join(ROOT, relpath)
+    spec = importlib.util.spec_from_file_location(
+        'tool_' + osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

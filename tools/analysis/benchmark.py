@@ -16,6 +16,7 @@ torchvision:<name>. Detector configs (--configs) time a training step
 (forward, loss, backward) and inference on dummy images with dummy boxes.
 """
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -26,12 +27,12 @@ import torch
 def build_backbone(spec):
     kind, _, name = spec.partition(':')
     if kind == 'rexnet':
+        from rexnet_mm.analysis import init_weights_quietly
         from rexnet_mm.models import ReXNet
-        model = ReXNet(name, out_indices=(6, ))
+
         # initialised as in training (timm inits in its constructor): untrained
         # default-init activations can decay into denormals, which are slow
-        model.init_weights()
-        return model
+        return init_weights_quietly(ReXNet(name, out_indices=(6, )))
     if kind == 'timm':
         import timm
         return timm.create_model(name, pretrained=False, num_classes=0, global_pool='')
@@ -39,10 +40,9 @@ def build_backbone(spec):
         from mmdet.registry import MODELS
         from mmdet.utils import register_all_modules
         register_all_modules()
-        model = MODELS.build(dict(type=name, out_indices=(7, ) if name == 'MobileNetV2'
-                                  else (3, )))
-        model.init_weights()
-        return model
+        from rexnet_mm.analysis import init_weights_quietly
+        return init_weights_quietly(MODELS.build(
+            dict(type=name, out_indices=(7, ) if name == 'MobileNetV2' else (3, ))))
     if kind == 'torchvision':
         import torchvision
         m = getattr(torchvision.models, name)(weights=None)
@@ -62,15 +62,27 @@ def _sum_outputs(out):
     return sum(o.float().mean() for o in out)
 
 
-def backbone_steps(model, batch, size, device):
+def autocast(device, amp):
+    """Mixed precision for a step: None (fp32), 'bf16' or 'fp16'."""
+    if amp is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dict(bf16=torch.bfloat16, fp16=torch.float16)[amp])
+
+
+def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
     x = torch.randn(batch, 3, size, size, device=device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
 
     def eval_step():
-        with torch.no_grad():
+        with torch.no_grad(), autocast(device, amp):
             model(x)
 
     def train_step():
-        _sum_outputs(model(x)).backward()
+        with autocast(device, amp):
+            loss = _sum_outputs(model(x))
+        loss.backward()
         model.zero_grad(set_to_none=True)
 
     return eval_step, train_step
@@ -147,6 +159,10 @@ def main(argv=None):
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--rounds', type=int, default=10)
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    p.add_argument('--amp', choices=['bf16', 'fp16'], default=None,
+                   help='autocast every model to this precision (default: fp32)')
+    p.add_argument('--channels-last', action='store_true',
+                   help='channels_last weights and input for every model')
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -160,7 +176,8 @@ def main(argv=None):
     else:
         for spec in args.models:
             model = build_backbone(spec).to(device)
-            ev, tr = backbone_steps(model, args.batch, args.size, device)
+            ev, tr = backbone_steps(model, args.batch, args.size, device, args.amp,
+                                    args.channels_last)
             n = sum(q.numel() for q in model.parameters()) / 1e6
             named.append((f'{spec} ({n:.2f}M)', model, ev, tr))
     results = {}
@@ -170,8 +187,10 @@ def main(argv=None):
         results[mode] = measure(named, mode, args.warmup, args.rounds, device)
     dev = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
-    print(table(results, args.batch,
-                f'batch {args.batch}, {args.size}x{args.size}, {dev}, torch {torch.__version__}'))
+    precision = f'autocast {args.amp}' if args.amp else 'fp32'
+    layout = ', channels_last' if args.channels_last else ''
+    print(table(results, args.batch, f'batch {args.batch}, {args.size}x{args.size}, {precision}'
+                f'{layout}, {dev}, torch {torch.__version__}'))
 
 
 if __name__ == '__main__':

@@ -16,11 +16,10 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tests'))
-from official_rexnet import official_model, randomize_bn  # noqa: E402
-
 from rexnet_mm.analysis import build_from_config  # noqa: E402
 from rexnet_mm.models import ARCH_SETTINGS, ReXNet  # noqa: E402
 from rexnet_mm.models.convert import convert_rexnet  # noqa: E402
+from official_rexnet import official_model, randomize_bn  # noqa: E402
 
 TIMM = [('rexnet_100', '1.0x'), ('rexnet_130', '1.3x'), ('rexnet_150', '1.5x'),
         ('rexnet_200', '2.0x'), ('rexnet_300', '3.0x')]

@@ -9,8 +9,7 @@ import argparse
 import sys
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.analysis import (ReXNetClassifier, build_from_config, count_complexity,
-                                parse_shape)
+from rexnet_mm.analysis import ReXNetClassifier, build_from_config, count_complexity, parse_shape
 
 
 def main(argv=None):

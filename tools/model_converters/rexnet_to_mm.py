@@ -7,7 +7,10 @@ rexnet_mm's mmpretrain-style layout.
 The layout is detected from the keys and the variant from the shapes; the
 output holds {'state_dict': {'backbone.*', 'head.*'}, 'meta': {...}}: its
 'backbone.' part loads strictly into ReXNet(arch=<variant>), its 'head.' part
-into ReXNetClsHead. Nothing is written when anything does not fit.
+into ReXNetClsHead. Nothing is written when anything does not fit: the
+output appears whole (written beside it, then renamed) or not at all, an
+existing file is only replaced with --overwrite, and the source is never
+touched.
 """
 import argparse
 import os
@@ -23,38 +26,91 @@ def parse_args(argv=None):
     p.add_argument('dst', help='where to write the rexnet_mm checkpoint')
     p.add_argument('--arch', default=None,
                    help='expected variant (e.g. 1.0x, lite-1.5x); default: inferred')
+    p.add_argument('--overwrite', action='store_true', help='replace an existing DST')
+    p.add_argument('--allow-nonfinite', action='store_true',
+                   help='convert even if some weights are NaN or infinite')
     return p.parse_args(argv)
 
 
+def _first_line(e):
+    lines = str(e).strip().splitlines()
+    return lines[0][:200] if lines else '(no message)'
+
+
+def check_paths(src, dst, overwrite=False):
+    """Refuse, before reading anything, what would destroy or litter."""
+    if osp.isdir(src):
+        raise SystemExit(f'error: SRC {src} is a directory; give the checkpoint file')
+    if not osp.exists(src):
+        raise SystemExit(f'error: SRC {src} does not exist')
+    if osp.getsize(src) == 0:
+        raise SystemExit(f'error: SRC {src} is an empty file (an interrupted download?)')
+    if osp.isdir(dst):
+        raise SystemExit(f'error: DST {dst} is a directory; give the file to write, e.g. '
+                         f'{osp.join(dst, "rexnet.pth")}')
+    if osp.exists(dst):
+        if osp.samefile(src, dst):  # the same path, a symlink or a hard link to it
+            raise SystemExit(f'error: DST {dst} is SRC {src} (the same file): converting in '
+                             f'place would destroy the source; write to another path')
+        if not overwrite:
+            raise SystemExit(f'error: DST {dst} exists; pass --overwrite to replace it')
+
+
 def load_source(path):
-    if not osp.isfile(path):
-        raise SystemExit(f'error: {path} does not exist')
     try:
         # Released checkpoints are plain tensors: the safe loader reads them.
         return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:  # truncated, not a torch file, or pickled objects
         raise SystemExit(f'error: cannot read {path} as a torch checkpoint of tensors '
-                         f'({type(e).__name__}: {str(e).splitlines()[0][:200]}); '
-                         f'is the file truncated or of another format?')
+                         f'({type(e).__name__}: {_first_line(e)}); '
+                         f'is the file truncated or of another format?') from None
+
+
+def check_finite(state, src):
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise SystemExit(f'error: {src}: {len(bad)} of {len(state)} tensors hold NaN or '
+                         f'infinite values (e.g. {", ".join(bad[:3])}): a diverged or corrupt '
+                         f'checkpoint? Pass --allow-nonfinite to convert it anyway')
+
+
+def save_whole(obj, dst):
+    """Write ``obj`` to ``dst`` completely or not at all: a temporary file in
+    the same directory, renamed over ``dst`` at the end, removed on failure."""
+    import tempfile
+    folder = osp.dirname(osp.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(dst)}.', suffix='.part', dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plainly created file (mkstemp makes 0600)
+        os.replace(tmp, dst)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def main(argv=None):
     args = parse_args(argv)
     from rexnet_mm.models.convert import convert_rexnet
+    check_paths(args.src, args.dst, args.overwrite)
     ckpt = load_source(args.src)
     try:
         layout, arch, state = convert_rexnet(ckpt, args.arch)
     except ValueError as e:
-        raise SystemExit(f'error: {args.src}: {e}')
+        raise SystemExit(f'error: {args.src}: {e}') from None
+    if not args.allow_nonfinite:
+        check_finite(state, args.src)
     num_classes = state['head.fc.weight'].shape[0] if 'head.fc.weight' in state else 0
     print(f'detected layout: {layout}')
     print(f'detected variant: {arch} ({num_classes or "no"} classes, {len(state)} tensors)')
     meta = dict(arch=arch, layout=layout, num_classes=num_classes,
                 source=osp.basename(args.src))
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    tmp = args.dst + '.part'
-    torch.save({'state_dict': state, 'meta': meta}, tmp)
-    os.replace(tmp, args.dst)
+    save_whole({'state_dict': state, 'meta': meta}, args.dst)
     print(f'wrote {args.dst}')
     return arch
 

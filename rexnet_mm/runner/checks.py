@@ -1,0 +1,179 @@
+"""Checks the tools run right after building a model, before any work: the
+widths the neck and heads expect match the backbone's, and a checkpoint to
+test, resume or start from fits the model.
+
+Each failure stops with one paragraph naming the values on both sides and
+the option that fixes it (``SystemExit``, so the tools print no traceback).
+"""
+import functools
+import pickle
+from typing import Dict, List, Optional, Tuple
+
+import torch
+
+
+def unwrap(model):
+    from mmengine.model import is_model_wrapper
+    return model.module if is_model_wrapper(model) else model
+
+
+def _rexnet_backbone(model):
+    from ..models import ReXNet
+    backbone = getattr(unwrap(model), 'backbone', None)
+    return backbone if isinstance(backbone, ReXNet) else None
+
+
+def _as_list(v):
+    return list(v) if isinstance(v, (list, tuple)) else v
+
+
+def expected_widths(cfg, out_channels: List[int]) -> Dict[str, object]:
+    """The config values that must follow the backbone's output widths
+    (dotted key -> value), for the model in ``cfg``: FPN-style necks, the SSD
+    neck and head, and a classifier head after global pooling."""
+    model = cfg.model
+    neck, want = model.get('neck'), {}
+    if isinstance(neck, dict) and isinstance(neck.get('in_channels'), (list, tuple)):
+        want['model.neck.in_channels'] = list(out_channels)
+        if neck.get('type') == 'SSDNeck':
+            n = len(out_channels)
+            want['model.neck.out_channels'] = list(out_channels) + _as_list(
+                neck.get('out_channels', []))[n:]
+            head = model.get('bbox_head', {})
+            if isinstance(head.get('in_channels'), (list, tuple)):
+                want['model.bbox_head.in_channels'] = list(out_channels) + _as_list(
+                    head['in_channels'])[n:]
+    head = model.get('head')
+    if isinstance(head, dict) and isinstance(head.get('in_channels'), int):
+        want['model.head.in_channels'] = out_channels[-1]
+    return want
+
+
+def _get(cfg, dotted):
+    node = cfg
+    for part in dotted.split('.'):
+        node = node.get(part) if hasattr(node, 'get') else None
+    return _as_list(node)
+
+
+def check_widths(cfg, model) -> None:
+    """Stop when the neck/head widths of ``cfg`` differ from what the built
+    ReXNet backbone returns (e.g. after ``model.backbone.arch=0.9x`` alone)."""
+    backbone = _rexnet_backbone(model)
+    if backbone is None:
+        return
+    out = list(backbone.out_channels)
+    wrong = {k: v for k, v in expected_widths(cfg, out).items() if _get(cfg, k) != v}
+    if not wrong:
+        return
+    have = ', '.join(f'{k}={_get(cfg, k)}' for k in wrong)
+    fix = ' '.join(f'{k}={str(v).replace(" ", "")}' for k, v in wrong.items())
+    raise SystemExit(
+        f'error: ReXNet(arch={backbone.arch!r}, out_indices={backbone.out_indices}) returns '
+        f'{out} channels, but the config has {have}. Switch the arch and its widths together '
+        f'with --arch {backbone.arch if isinstance(backbone.arch, str) else "ARCH"}, or set '
+        f'them with --cfg-options {fix}')
+
+
+# ------------------------------------------------------------------ checkpoints
+@functools.lru_cache(maxsize=None)
+def _backbone_shapes(arch: str) -> Dict[str, Tuple[int, ...]]:
+    from ..models import ReXNet
+    with torch.device('meta'):
+        net = ReXNet(arch, out_indices=(6, ))
+    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
+
+
+def guess_arch(state: Dict[str, torch.Tensor], prefix: str = 'backbone.') -> Optional[str]:
+    """The released ReXNet arch whose tensor shapes the ``prefix`` part of a
+    state dict has, or None."""
+    from ..models.channels import ARCH_SETTINGS
+    sub = {k[len(prefix):]: tuple(v.shape) for k, v in state.items()
+           if k.startswith(prefix) and hasattr(v, 'shape')}
+    for arch in ARCH_SETTINGS:
+        shapes = _backbone_shapes(arch)
+        common = [k for k in sub if k in shapes]
+        if common and len(common) == len(sub) and all(sub[k] == shapes[k] for k in common):
+            return arch
+    return None
+
+
+def unpickling_reason(err) -> str:
+    """The reason inside torch's long weights-only error message."""
+    text = str(err)
+    if 'WeightsUnpickler error:' in text:
+        text = text.split('WeightsUnpickler error:', 1)[1].split('Check the documentation')[0]
+    text = ' '.join(text.split())
+    return text[:400] or type(err).__name__
+
+
+def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
+    """Load a checkpoint with the safe loader; a refused, unreadable or
+    malformed file stops with one paragraph."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    try:
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    except pickle.UnpicklingError as e:
+        raise SystemExit(f'error: {what} {path} was refused by the safe loader '
+                         f'({unpickling_reason(e)}). Only tensors and what mmengine itself '
+                         f'saves are loaded from checkpoints.') from None
+    except Exception as e:  # truncated, not a torch file, ...
+        first = (str(e).strip().splitlines() or [''])[0][:300]
+        raise SystemExit(f'error: cannot read {what} {path} ({type(e).__name__}: {first}); '
+                         f'is it truncated or not a PyTorch checkpoint?') from None
+    if not isinstance(ckpt, dict):
+        raise SystemExit(f'error: {what} {path} holds a {type(ckpt).__name__}, not a '
+                         f'checkpoint dict')
+    return ckpt
+
+
+def check_checkpoint_fits(model, path: str, mode: str) -> None:
+    """Stop before any work when the checkpoint at ``path`` does not fit.
+
+    ``mode`` is 'test' or 'resume' (every tensor of the checkpoint that the
+    model has must have the model's shape) or 'load_from' (the backbone and
+    neck must fit; other tensors of another shape, e.g. a classifier trained
+    for another number of classes, are left at their init, as mmengine does,
+    and listed). Either way the checkpoint must share tensors with the model.
+    """
+    what = {'test': 'checkpoint', 'resume': '--resume checkpoint',
+            'load_from': 'load_from checkpoint'}[mode]
+    ckpt = read_checkpoint(path, what)
+    state = ckpt.get('state_dict', ckpt)
+    if state and all(isinstance(k, str) and k.startswith('module.') for k in state):
+        state = {k[len('module.'):]: v for k, v in state.items()}
+    net = unwrap(model)
+    own = net.state_dict()
+    shared = [k for k in own if k in state]
+    mismatched = [k for k in shared
+                  if not hasattr(state[k], 'shape') or tuple(state[k].shape) != own[k].shape]
+    tolerated = []
+    if mode == 'load_from':
+        tolerated = [k for k in mismatched if not k.startswith(('backbone.', 'neck.'))]
+        mismatched = [k for k in mismatched if k not in tolerated]
+    backbone = _rexnet_backbone(model)
+    if backbone is not None and (mismatched or not shared):
+        meta = ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {}
+        theirs = meta.get('arch') or guess_arch(state) or 'of unknown arch'
+        theirs = f'ReXNet {theirs}' if theirs != 'of unknown arch' else 'a backbone of unknown arch'
+        mine = f'ReXNet {backbone.arch}'
+    else:
+        theirs, mine = 'this checkpoint', type(net).__name__
+    if not shared:
+        raise SystemExit(
+            f'error: {what} {path} shares no tensor name with the model '
+            f'({len(state)} tensors, e.g. {sorted(state)[:3]}; the model has e.g. '
+            f'{sorted(own)[:3]}). Is it a checkpoint of another model or layout? Official and '
+            f'timm ReXNet weights are converted with tools/model_converters/rexnet_to_mm.py.')
+    if mismatched:
+        eg = ', '.join(f'{k} {tuple(state[k].shape) if hasattr(state[k], "shape") else "?"} vs '
+                       f'{tuple(own[k].shape)}' for k in mismatched[:2])
+        raise SystemExit(
+            f'error: {what} {path} does not fit the model: the checkpoint holds {theirs}, the '
+            f'config builds {mine}; {len(mismatched)} tensors differ in shape (checkpoint vs '
+            f'model: {eg}{" ..." if len(mismatched) > 2 else ""}). Use the config (or '
+            f'--arch) of the checkpoint\'s arch, or a checkpoint trained with this config.')
+    if tolerated:
+        print(f'[rexnet_mm] load_from {path}: {len(tolerated)} tensors of another shape stay '
+              f'at their init (e.g. {", ".join(tolerated[:3])}): a head for another number '
+              f'of classes?', flush=True)
