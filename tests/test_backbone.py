@@ -307,3 +307,37 @@ def test_training_gradients_equal_official(arch, memory_format):
     ref_params = dict(ref.named_parameters())
     for name, p in model.named_parameters():
         assert torch.allclose(p.grad, ref_params[kmap[name]].grad, rtol=1e-8, atol=1e-12), name
+
+
+# ------------------------------------------------------------ output stride
+@pytest.mark.parametrize('output_stride,strides', [
+    (32, [2, 4, 8, 16, 16, 32, 32]), (16, [2, 4, 8, 16, 16, 16, 16]), (8, [2, 4, 8, 8, 8, 8, 8])])
+def test_output_stride_shapes_and_same_weights(output_stride, strides):
+    torch.manual_seed(0)
+    ref = ReXNet('1.0x', out_indices=ALL).eval()
+    m = ReXNet('1.0x', out_indices=ALL, output_stride=output_stride).eval()
+    # dilation adds, removes and reshapes no tensor: the checkpoint loads strictly
+    assert {k: v.shape for k, v in m.state_dict().items()} == \
+        {k: v.shape for k, v in ref.state_dict().items()}
+    m.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.randn(1, 3, 96, 128)
+    with torch.no_grad():
+        outs, ref_outs = m(x), ref(x)
+    assert m.out_strides == strides
+    assert [tuple(o.shape[2:]) for o in outs] == [(96 // s, 128 // s) for s in strides]
+    # the stages before the first dilated one compute exactly what the released net does
+    same = strides.index(output_stride) + 1 if output_stride < 32 else len(strides)
+    for a, b in zip(outs[:same], ref_outs[:same]):
+        assert torch.equal(a, b)
+    dilations = sorted({blk.conv_dw.conv.dilation[0] for name in m.layers[:-1]
+                        for blk in getattr(m, name)})
+    assert dilations == {32: [1], 16: [1, 2], 8: [1, 2, 4]}[output_stride]
+
+
+def test_output_stride_odd_input_and_bad_value():
+    m = ReXNet('0.9x', out_indices=(1, 5), output_stride=8).eval()
+    with torch.no_grad():
+        outs = m(torch.randn(1, 3, 97, 61))
+    assert [tuple(o.shape[2:]) for o in outs] == [(25, 16), (13, 8)]
+    with pytest.raises(ValueError, match=r'output_stride must be one of \(8, 16, 32\), but got 4'):
+        ReXNet(output_stride=4)

@@ -45,7 +45,8 @@ def _forged_object_dtype():
     """np.dtype('V8') rebuilt by BUILD into a struct with an object field whose
     flags omit LIST_PICKLE: numpy then reads raw bytes as object pointers."""
     real = np.dtype([('a', 'O')])
-    state = (3, '|', None, ('a', ), {'a': (np.dtype('O'), 0)}, 8, 1,
+    object_dtype = _Reduce(np.dtype, ('O8', False, True))  # REDUCE only: no BUILD to refuse
+    state = (3, '|', None, ('a', ), {'a': (object_dtype, 0)}, 8, 1,
              real.flags & ~NPY_LIST_PICKLE)
     return _Reduce(np.dtype, ('V8', False, True), state)
 
@@ -76,6 +77,10 @@ def _crafted():
         'object_dtype_by_reduce': _array(_Reduce(np.dtype, ('O8', False, True)),
                                          [[0] * 1000] * 3, shape=(3, )),
         'structured_object_dtype': np.zeros(2, dtype=[('a', 'O'), ('b', 'f4')]),
+        'structured_object_dtype_by_reduce': _array(
+            _Reduce(np.dtype, ('V8', False, True),
+                    (3, '|', None, ('a', ), {'a': (_Reduce(np.dtype, ('O8', False, True)), 0)},
+                     8, 1, np.dtype([('a', 'O')]).flags)), [(1, )] * 3, shape=(3, )),
         'object_array': np.array([1, 'x', None], dtype=object),
         'subarray_dtype_memory_bomb': _array(
             _Reduce(np.dtype, ('V8', False, True),

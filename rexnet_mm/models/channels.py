@@ -79,11 +79,42 @@ class Schedule(NamedTuple):
 
     @property
     def out_strides(self) -> Tuple[int, ...]:
-        stride, strides = 2, []
-        for s in range(NUM_STAGES):
-            stride *= STAGES[s][1]
-            strides.append(stride)
-        return tuple(strides) + (strides[-1], )
+        """Strides of each out_index as released (output stride 32)."""
+        return out_strides(32)
+
+
+OUTPUT_STRIDES = (8, 16, 32)
+
+
+def stage_strides(output_stride: int = 32) -> Tuple[Tuple[int, int], ...]:
+    """(stride, dilation) of each stage's depthwise convs for an output stride.
+
+    With 32 every stage runs as released. Below it, a stage whose stride would
+    take the running stride past ``output_stride`` runs at stride 1, and its
+    depthwise convs and those of every later stage dilate by the strides given
+    up (as mmseg's MobileNetV2 ``strides``/``dilations`` and timm's
+    ``output_stride`` do): 16 dilates stage 6 by 2; 8 dilates stages 4-5 by 2
+    and stage 6 by 4. Weights are unchanged.
+    """
+    if isinstance(output_stride, bool) or output_stride not in OUTPUT_STRIDES:
+        raise ValueError(f'output_stride must be one of {OUTPUT_STRIDES}, but got '
+                         f'{output_stride!r}')
+    current, dilation, out = 2, 1, []  # the stem has stride 2
+    for _, stride, _, _ in STAGES:
+        if current * stride > output_stride:
+            dilation, stride = dilation * stride, 1
+        current *= stride
+        out.append((stride, dilation))
+    return tuple(out)
+
+
+def out_strides(output_stride: int = 32) -> Tuple[int, ...]:
+    """Stride of each out_index (six stages, then the head conv)."""
+    stride, strides = 2, []
+    for s, _ in stage_strides(output_stride):
+        stride *= s
+        strides.append(stride)
+    return tuple(strides) + (strides[-1], )
 
 
 def make_divisible(value: float, divisor: int, min_value: Optional[int] = None) -> int:

@@ -11,7 +11,7 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .channels import NUM_OUTPUTS, NUM_STAGES, BlockSpec, build_schedule
+from .channels import NUM_OUTPUTS, NUM_STAGES, BlockSpec, build_schedule, out_strides, stage_strides
 
 
 class SEWithNorm(BaseModule):
@@ -48,8 +48,12 @@ class LinearBottleneck(BaseModule):
     def __init__(self, spec: BlockSpec, se_ratio: int = 12, conv_cfg=None,
                  norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='SiLU'),
                  dw_act_cfg: dict = dict(type='ReLU6'), drop_path_rate: float = 0.,
-                 with_cp: bool = False, init_cfg=None):
+                 with_cp: bool = False, stride: Optional[int] = None, dilation: int = 1,
+                 init_cfg=None):
         super().__init__(init_cfg)
+        # the residual follows the released block, also where output_stride
+        # turned its stride into a dilation
+        stride = spec.stride if stride is None else stride
         self.in_channels = spec.in_channels
         self.out_channels = spec.out_channels
         self.use_shortcut = spec.stride == 1 and spec.in_channels <= spec.out_channels
@@ -61,8 +65,8 @@ class LinearBottleneck(BaseModule):
         else:
             mid = spec.in_channels
             self.conv_exp = None
-        self.conv_dw = ConvModule(mid, mid, 3, stride=spec.stride, padding=1, groups=mid,
-                                  act_cfg=None, **common)
+        self.conv_dw = ConvModule(mid, mid, 3, stride=stride, padding=dilation,
+                                  dilation=dilation, groups=mid, act_cfg=None, **common)
         self.se = SEWithNorm(mid, se_ratio, norm_cfg) if spec.use_se else None
         dw_act_cfg = dict(dw_act_cfg)
         if dw_act_cfg['type'] in ('ReLU', 'ReLU6', 'LeakyReLU', 'ELU', 'SiLU', 'Hardswish'):
@@ -116,6 +120,10 @@ class ReXNet(BaseModule):
         with_cp (bool): gradient checkpointing per block (saves memory).
         drop_path_rate (float): stochastic depth, rising linearly over blocks
             to this value (applied on residual blocks). Default 0.
+        output_stride (int): 32 (as released), 16 or 8. Below 32 the later
+            strided depthwise convs run at stride 1 and dilate instead (16:
+            stage 6 by 2; 8: stages 4-5 by 2, stage 6 by 4), for dense
+            prediction (DeepLabV3+). Weights are unchanged. Default 32.
         memory_format (str): layout the layers run in: 'channels_last',
             'contiguous' (NCHW) or 'auto' (channels_last on CPU, where oneDNN's
             depthwise convolutions are much faster in it; NCHW elsewhere).
@@ -137,6 +145,7 @@ class ReXNet(BaseModule):
                  with_cp: bool = False,
                  drop_path_rate: float = 0.,
                  memory_format: str = 'auto',
+                 output_stride: int = 32,
                  init_cfg: Optional[Union[dict, list]] = None):
         if init_cfg is None:
             init_cfg = [
@@ -165,6 +174,8 @@ class ReXNet(BaseModule):
             raise ValueError(f"memory_format must be 'auto', 'channels_last' or 'contiguous', "
                              f'but got {memory_format!r}')
         self.memory_format = memory_format
+        self.output_stride = output_stride
+        strides = stage_strides(output_stride)  # validates output_stride
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -186,9 +197,12 @@ class ReXNet(BaseModule):
                 if spec.stage != s:
                     continue
                 dpr = drop_path_rate * k / max(n - 1, 1)
+                stride, dilation = strides[s]
                 blocks.append(
-                    LinearBottleneck(spec, sched.se_ratio, conv_cfg, norm_cfg, act_cfg,
-                                     dw_act_cfg, dpr, with_cp))
+                    LinearBottleneck(spec, se_ratio=sched.se_ratio, conv_cfg=conv_cfg,
+                                     norm_cfg=norm_cfg, act_cfg=act_cfg, dw_act_cfg=dw_act_cfg,
+                                     drop_path_rate=dpr, with_cp=with_cp,
+                                     stride=stride if not blocks else 1, dilation=dilation))
             name = f'layer{s + 1}'
             self.add_module(name, nn.Sequential(*blocks))
             self.layers.append(name)
@@ -207,7 +221,9 @@ class ReXNet(BaseModule):
 
     @property
     def out_strides(self):
-        return [self.schedule.out_strides[i] for i in self.out_indices]
+        """Strides of each returned output, in the order of out_indices."""
+        strides = out_strides(self.output_stride)
+        return [strides[i] for i in self.out_indices]
 
     def _channels_last(self, x) -> bool:
         if self.memory_format == 'auto':
