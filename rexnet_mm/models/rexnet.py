@@ -14,6 +14,39 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .channels import NUM_OUTPUTS, NUM_STAGES, BlockSpec, build_schedule, out_strides, stage_strides
 
 
+@torch.no_grad()
+def fold_bn(weight: torch.Tensor, bias: Optional[torch.Tensor], bn: _BatchNorm):
+    """(weight, bias) of a conv or linear layer followed by ``bn`` in eval mode,
+    folded into one layer (computed in float64)."""
+    w64 = weight.double()
+    var, mean = bn.running_var.double(), bn.running_mean.double()
+    gamma = bn.weight.double() if bn.weight is not None else torch.ones_like(var)
+    beta = bn.bias.double() if bn.bias is not None else torch.zeros_like(var)
+    scale = gamma / torch.sqrt(var + bn.eps)
+    b = bias.double() if bias is not None else torch.zeros_like(var)
+    shape = (-1, ) + (1, ) * (weight.dim() - 1)
+    return ((w64 * scale.reshape(shape)).to(weight.dtype),
+            ((b - mean) * scale + beta).to(weight.dtype))
+
+
+def _fuse_conv_module(cm: ConvModule, numbers: bool = True) -> None:
+    """Fold a ConvModule's BN into its conv (bias added); the BN is removed."""
+    if not cm.with_norm:
+        return
+    conv = cm.conv
+    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                      conv.padding, conv.dilation, conv.groups, bias=True,
+                      padding_mode=conv.padding_mode, device=conv.weight.device,
+                      dtype=conv.weight.dtype)
+    if numbers:
+        w, b = fold_bn(conv.weight, conv.bias, cm.norm)
+        fused.weight.data.copy_(w)
+        fused.bias.data.copy_(b)
+    cm.conv = fused
+    delattr(cm, cm.norm_name)
+    cm.with_norm = False
+
+
 class SEWithNorm(BaseModule):
     """ReXNet's squeeze-and-excitation: pool -> conv(bias) -> BN -> ReLU ->
     conv(bias) -> sigmoid -> scale. Note the BN inside (as released)."""
@@ -30,6 +63,17 @@ class SEWithNorm(BaseModule):
         self.add_module(self.norm_name, norm)
         self.act = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(mid, channels, 1, bias=True)
+
+    def fuse(self, numbers: bool = True) -> None:
+        """Fold the BN into conv1 (deploy)."""
+        norm = getattr(self, self.norm_name)
+        if isinstance(norm, nn.Identity):
+            return
+        if numbers:
+            w, b = fold_bn(self.conv1.weight, self.conv1.bias, norm)
+            self.conv1.weight.data.copy_(w)
+            self.conv1.bias.data.copy_(b)
+        setattr(self, self.norm_name, nn.Identity())
 
     def forward(self, x):
         s = x.mean((2, 3), keepdim=True)
@@ -120,6 +164,11 @@ class ReXNet(BaseModule):
         with_cp (bool): gradient checkpointing per block (saves memory).
         drop_path_rate (float): stochastic depth, rising linearly over blocks
             to this value (applied on residual blocks). Default 0.
+        deploy (bool): build the fused inference form that
+            :meth:`switch_to_deploy` leaves (every BN folded into the conv
+            before it), to load a checkpoint written by
+            tools/model_converters/reparameterize_model.py. It cannot train.
+            Default False.
         output_stride (int): 32 (as released), 16 or 8. Below 32 the later
             strided depthwise convs run at stride 1 and dilate instead (16:
             stage 6 by 2; 8: stages 4-5 by 2, stage 6 by 4), for dense
@@ -146,6 +195,7 @@ class ReXNet(BaseModule):
                  drop_path_rate: float = 0.,
                  memory_format: str = 'auto',
                  output_stride: int = 32,
+                 deploy: bool = False,
                  init_cfg: Optional[Union[dict, list]] = None):
         if init_cfg is None:
             init_cfg = [
@@ -212,6 +262,9 @@ class ReXNet(BaseModule):
             self.layers.append('conv_head')
         self._se_norms = [getattr(m, m.norm_name) for m in self.modules()
                           if isinstance(m, SEWithNorm)]
+        self.deploy = False
+        if deploy:
+            self._fuse(numbers=False)
         self._freeze_stages()
 
     @property
@@ -230,6 +283,30 @@ class ReXNet(BaseModule):
             return x.device.type == 'cpu'
         return self.memory_format == 'channels_last'
 
+    # ------------------------------------------------------------- deploy
+    def _fuse(self, numbers: bool) -> None:
+        for m in self.modules():
+            if isinstance(m, ConvModule):
+                _fuse_conv_module(m, numbers)
+            elif isinstance(m, SEWithNorm):
+                m.fuse(numbers)
+        self._se_norms = []
+        self.deploy = True
+
+    def switch_to_deploy(self) -> None:
+        """Fold every BatchNorm into the conv before it (stem, expansion,
+        depthwise, projection and head convs, and the SE's conv1), for
+        inference: the eval outputs stay the same. Call it in eval mode; the
+        fused model cannot train (its forward refuses training mode with
+        autograd on), but ``train()`` / ``eval()`` stay callable."""
+        if self.deploy:
+            return
+        if self.training:
+            raise RuntimeError(
+                f'ReXNet(arch={self.arch!r}).switch_to_deploy() folds the BN running '
+                f'statistics: call model.eval() first (it is in training mode)')
+        self._fuse(numbers=True)
+
     def _check_input(self, x):
         if not (isinstance(x, torch.Tensor) and x.dim() == 4 and x.is_floating_point()
                 and x.shape[1] == self.stem.conv.in_channels):
@@ -247,6 +324,11 @@ class ReXNet(BaseModule):
                 f'processes (norm_cfg=dict(type="SyncBN") with several processes).')
 
     def forward(self, x):
+        if self.deploy and self.training and torch.is_grad_enabled():
+            raise RuntimeError(
+                f'ReXNet(arch={self.arch!r}) is fused for deployment (BN folded into the '
+                f'convs) and cannot train: build it with deploy=False and load the unfused '
+                f'checkpoint to train, or call model.eval() / torch.no_grad() to infer')
         self._check_input(x)
         channels_last = self._channels_last(x)
         if channels_last:

@@ -13,6 +13,7 @@ other attribute, ...) is refused with ``pickle.UnpicklingError``.
 """
 import os
 import os.path as osp
+import tempfile
 
 import torch
 
@@ -48,3 +49,22 @@ def check_checkpoint_file(path: str, what: str = 'checkpoint') -> None:
             f'Produce it from the official or timm weights with\n'
             f'  python tools/model_converters/rexnet_to_mm.py SRC.pth {path}\n'
             f'or train from scratch with --cfg-options model.backbone.init_cfg=None')
+
+
+def save_whole(obj, dst):
+    """Write ``obj`` to ``dst`` completely or not at all: a temporary file in
+    the same directory, renamed over ``dst`` at the end, removed on failure."""
+    folder = osp.dirname(osp.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(dst)}.', suffix='.part', dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plainly created file (mkstemp makes 0600)
+        os.replace(tmp, dst)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise

@@ -13,7 +13,6 @@ existing file is only replaced with --overwrite, and the source is never
 touched.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -74,29 +73,10 @@ def check_finite(state, src):
                          f'checkpoint? Pass --allow-nonfinite to convert it anyway')
 
 
-def save_whole(obj, dst):
-    """Write ``obj`` to ``dst`` completely or not at all: a temporary file in
-    the same directory, renamed over ``dst`` at the end, removed on failure."""
-    import tempfile
-    folder = osp.dirname(osp.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(dst)}.', suffix='.part', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plainly created file (mkstemp makes 0600)
-        os.replace(tmp, dst)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def main(argv=None):
     args = parse_args(argv)
     from rexnet_mm.models.convert import convert_rexnet
+    from rexnet_mm.utils.checkpoint import save_whole
     check_paths(args.src, args.dst, args.overwrite)
     ckpt = load_source(args.src)
     try:

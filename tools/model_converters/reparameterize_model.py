@@ -1,0 +1,57 @@
+#!/usr/bin/env python
+"""Fuse a trained model for deployment: every BatchNorm folded into the layer
+before it (``switch_to_deploy`` of ReXNet and ReXNetClsHead), as mmpretrain's
+RepVGG/MobileOne tool does. The eval outputs stay the same.
+
+    python tools/model_converters/reparameterize_model.py CONFIG CKPT OUT
+
+Load OUT with the config's fused form: ``--cfg-options model.backbone.deploy=True``
+(and ``model.head.deploy=True`` for a ReXNet classifier), e.g. in tools/test.py.
+"""
+import argparse
+import os.path as osp
+import sys
+
+import rexnet_mm  # noqa: F401
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('out')
+    p.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
+    args = p.parse_args(argv)
+    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.checks import check_checkpoint_fits, read_checkpoint
+    from rexnet_mm.utils.checkpoint import save_whole
+    from rexnet_mm.utils.run_cfg import load_config
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
+    if osp.exists(args.out) and osp.samefile(args.out, args.checkpoint):
+        raise SystemExit(f'error: OUT {args.out} is the checkpoint itself; write elsewhere')
+    if osp.exists(args.out) and not args.overwrite:
+        raise SystemExit(f'error: OUT {args.out} exists; pass --overwrite to replace it')
+    cfg = load_config(args.config)
+    model, _ = build_from_config(cfg)
+    check_checkpoint_fits(model, args.checkpoint, 'test')
+    ckpt = read_checkpoint(args.checkpoint)
+    model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
+    model.eval()
+    fused = [name or type(model).__name__ for name, m in model.named_modules()
+             if hasattr(m, 'switch_to_deploy')]
+    if not fused:
+        raise SystemExit(f'error: {args.config} builds no module with switch_to_deploy '
+                         f'(ReXNet backbone, ReXNetClsHead): nothing to fuse')
+    for _, m in model.named_modules():
+        if hasattr(m, 'switch_to_deploy'):
+            m.switch_to_deploy()
+    meta = dict(ckpt.get('meta') or {}, deploy=True)
+    save_whole({'state_dict': model.state_dict(), 'meta': meta}, args.out)
+    print(f'fused {", ".join(fused)}; wrote {args.out}')
+    print('load it with --cfg-options ' + ' '.join(f'model.{n}.deploy=True' for n in fused))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
