@@ -152,13 +152,14 @@ def check_checkpoint_fits(model, path: str, mode: str) -> None:
         tolerated = [k for k in mismatched if not k.startswith(('backbone.', 'neck.'))]
         mismatched = [k for k in mismatched if k not in tolerated]
     backbone = _rexnet_backbone(model)
-    if backbone is not None and (mismatched or not shared):
-        meta = ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {}
-        theirs = meta.get('arch') or guess_arch(state) or 'of unknown arch'
-        theirs = f'ReXNet {theirs}' if theirs != 'of unknown arch' else 'a backbone of unknown arch'
-        mine = f'ReXNet {backbone.arch}'
-    else:
-        theirs, mine = 'this checkpoint', type(net).__name__
+    archs, advice = '', 'Use the config the checkpoint was trained with.'
+    if backbone is not None and (not shared or any(k.startswith('backbone.') for k in mismatched)):
+        meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
+        theirs = meta.get('arch') or guess_arch(state)
+        theirs = f'ReXNet {theirs}' if theirs else 'a backbone of unknown arch'
+        archs = f'the checkpoint holds {theirs}, the config builds ReXNet {backbone.arch}; '
+        advice = ("Use the config (or --arch) of the checkpoint's arch, or a checkpoint "
+                  'trained with this config.')
     if not shared:
         raise SystemExit(
             f'error: {what} {path} shares no tensor name with the model '
@@ -169,10 +170,9 @@ def check_checkpoint_fits(model, path: str, mode: str) -> None:
         eg = ', '.join(f'{k} {tuple(state[k].shape) if hasattr(state[k], "shape") else "?"} vs '
                        f'{tuple(own[k].shape)}' for k in mismatched[:2])
         raise SystemExit(
-            f'error: {what} {path} does not fit the model: the checkpoint holds {theirs}, the '
-            f'config builds {mine}; {len(mismatched)} tensors differ in shape (checkpoint vs '
-            f'model: {eg}{" ..." if len(mismatched) > 2 else ""}). Use the config (or '
-            f'--arch) of the checkpoint\'s arch, or a checkpoint trained with this config.')
+            f'error: {what} {path} does not fit the model: {archs}{len(mismatched)} tensors '
+            f'differ in shape (checkpoint vs model: {eg}{" ..." if len(mismatched) > 2 else ""}). '
+            f'{advice}')
     if tolerated:
         print(f'[rexnet_mm] load_from {path}: {len(tolerated)} tensors of another shape stay '
               f'at their init (e.g. {", ".join(tolerated[:3])}): a head for another number '
