@@ -49,7 +49,8 @@ def expected_widths(cfg, out_channels: List[int]) -> Dict[str, object]:
     return want
 
 
-def _get(cfg, dotted):
+def get_dotted(cfg, dotted):
+    """``cfg['a']['b']`` for 'a.b' (None where absent; tuples as lists)."""
     node = cfg
     for part in dotted.split('.'):
         node = node.get(part) if hasattr(node, 'get') else None
@@ -63,10 +64,10 @@ def check_widths(cfg, model) -> None:
     if backbone is None:
         return
     out = list(backbone.out_channels)
-    wrong = {k: v for k, v in expected_widths(cfg, out).items() if _get(cfg, k) != v}
+    wrong = {k: v for k, v in expected_widths(cfg, out).items() if get_dotted(cfg, k) != v}
     if not wrong:
         return
-    have = ', '.join(f'{k}={_get(cfg, k)}' for k in wrong)
+    have = ', '.join(f'{k}={get_dotted(cfg, k)}' for k in wrong)
     fix = ' '.join(f'{k}={str(v).replace(" ", "")}' for k, v in wrong.items())
     raise SystemExit(
         f'error: ReXNet(arch={backbone.arch!r}, out_indices={backbone.out_indices}) returns '

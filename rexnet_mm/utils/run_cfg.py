@@ -92,7 +92,7 @@ def apply_arch(cfg, arch):
     with the widths that follow it (neck and head input widths) and a
     pretrained file named after the arch; print every change."""
     from rexnet_mm.models.channels import arch_out_channels, build_schedule
-    from rexnet_mm.runner.checks import expected_widths
+    from rexnet_mm.runner.checks import expected_widths, get_dotted
     backbone = cfg.model.get('backbone') or {}
     if backbone.get('type') != 'ReXNet':
         raise SystemExit(f'error: --arch {arch}: the config\'s backbone is '
@@ -110,18 +110,11 @@ def apply_arch(cfg, arch):
     head = cfg.model.get('head')
     if isinstance(head, dict) and head.get('type') == 'ReXNetClsHead':
         changes['model.head.mid_channels'] = 1024 if build_schedule(arch).lite else None
-    before = {k: _dotted(cfg, k) for k in changes}
+    before = {k: get_dotted(cfg, k) for k in changes}
     cfg.merge_from_dict(changes)
     for k, v in changes.items():
         if before[k] != v:
             print(f'[rexnet_mm] --arch {arch}: {k} {before[k]} -> {v}', flush=True)
-
-
-def _dotted(cfg, key):
-    node = cfg
-    for part in key.split('.'):
-        node = node.get(part) if hasattr(node, 'get') else None
-    return list(node) if isinstance(node, tuple) else node
 
 
 def build_runner(cfg):
