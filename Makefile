@@ -3,13 +3,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint benchmark clean-venv
+.PHONY: setup demo demo-seg test lint benchmark clean-venv
 
 setup:
 	@bash tools/setup_env.sh
 
 demo: setup
 	@$(PY) tools/demo.py
+
+demo-seg: setup
+	@$(PY) tools/demo.py --seg
 
 test: setup
 	@$(PY) -m pytest tests $(PYTEST_ARGS)

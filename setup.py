@@ -1,4 +1,4 @@
-"""rexnet_mm: ReXNet as a first-class OpenMMLab backbone (mmdet, mmpretrain)."""
+"""rexnet_mm: ReXNet as a first-class OpenMMLab backbone (mmdet, mmpretrain, mmseg)."""
 import os.path as osp
 
 from setuptools import find_packages, setup
@@ -18,7 +18,7 @@ setup(
     name='rexnet_mm',
     version=read_version(),
     description='ReXNet backbones, detectors and classifiers for OpenMMLab '
-    '(mmdet 3.x, mmpretrain 1.x)',
+    '(mmdet 3.x, mmpretrain 1.x, mmseg 1.x)',
     long_description=long_description,
     long_description_content_type='text/markdown',
     license='Apache-2.0',
@@ -36,8 +36,12 @@ setup(
         # is importable.
         'det': ['mmdet>=3.3.0,<3.4', 'pycocotools'],
         'cls': ['mmpretrain>=1.2.0,<1.3'],
+        # mmseg.utils imports ftfy and regex without declaring them (mmseg#3704)
+        'seg': ['mmsegmentation>=1.2.2,<1.3', 'ftfy', 'regex'],
         'all': ['mmdet>=3.3.0,<3.4', 'mmpretrain>=1.2.0,<1.3', 'pycocotools',
-                'matplotlib'],
+                'mmsegmentation>=1.2.2,<1.3', 'ftfy', 'regex', 'matplotlib'],
+        # ONNX export (dynamo exporter: onnxscript) and onnxruntime inference
+        'deploy': ['onnx>=1.16', 'onnxruntime>=1.18', 'onnxscript>=0.3'],
         'tests': ['pytest>=7', 'timm>=0.9', 'matplotlib', 'tqdm'],
         'lint': ['flake8>=6', 'isort>=5'],
     },

@@ -3,20 +3,36 @@
 ``custom_imports=dict(imports=['rexnet_mm'], allow_failed_imports=False)`` in a
 config registers ``type='ReXNet'`` (and the ReXNet heads) in every installed
 toolkit's registry: mmdet, mmpretrain and mmseg; none of them is required.
+Importing it does that and lets ``torch.load`` read mmengine checkpoints (see
+``rexnet_mm.utils.checkpoint``), nothing else.
 """
 import warnings
 
-# mmengine 0.10.7 imports pkg_resources (and needs it for `mmdet::` configs,
-# hence setuptools < 81): its deprecation notice is not actionable here.
+from .models.channels import ARCH_SETTINGS, arch_out_channels, build_schedule
+from .registry import REGISTERED_IN, register_all
+from .version import __version__
+
+# The toolkits are imported here for the first time, and mmengine 0.10.7
+# imports pkg_resources (now or when it reads an `mmdet::` config), whose
+# deprecation notice is not actionable (mmengine needs it, hence setuptools
+# < 81). Silenced for these imports only: the filter is removed again, and
+# filters the toolkits install while they import stay (which
+# warnings.catch_warnings would drop).
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
-
-from .models.channels import ARCH_SETTINGS, arch_out_channels, build_schedule  # noqa: E402
-from .registry import REGISTERED_IN, register_all  # noqa: E402
-from .utils.checkpoint import allow_mmengine_checkpoints  # noqa: E402
-from .version import __version__  # noqa: E402
-
-allow_mmengine_checkpoints()
-register_all()
+_quiet = warnings.filters[0]
+try:
+    try:  # mmengine imports it lazily, when a config names an `mmdet::` base
+        import pkg_resources  # noqa: F401
+    except ImportError:
+        pass
+    from .utils.checkpoint import allow_mmengine_checkpoints
+    allow_mmengine_checkpoints()
+    register_all()
+finally:
+    if _quiet in warnings.filters:
+        warnings.filters.remove(_quiet)
+        getattr(warnings, '_filters_mutated', lambda: None)()
+    del _quiet
 
 __all__ = ['ARCH_SETTINGS', 'arch_out_channels', 'build_schedule', 'register_all',
            'REGISTERED_IN', '__version__']

@@ -57,8 +57,27 @@ def dummy_det_samples(batch: int, h: int, w: int, num_gt: int = 0, num_classes: 
     return samples
 
 
+def dummy_seg_samples(batch: int, h: int, w: int, num_classes: int = 0, device='cpu',
+                      seed: int = 0):
+    """SegDataSamples with the image meta a segmentor needs (and, with
+    ``num_classes``, random label maps)."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(seed)
+    samples = []
+    for _ in range(batch):
+        s = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
+        if num_classes:
+            s.gt_sem_seg = PixelData(
+                data=torch.randint(0, num_classes, (1, h, w), generator=g).to(device))
+        samples.append(s)
+    return samples
+
+
 def build_from_config(config, no_pretrained: bool = True):
-    """Build the model of an mmdet / mmpretrain config (weights not loaded)."""
+    """Build the model of an mmdet / mmpretrain / mmseg config (weights not
+    loaded: with ``no_pretrained``, neither the backbone's ``Pretrained``
+    init_cfg nor a segmentor's ``pretrained`` is used)."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
@@ -73,6 +92,8 @@ def build_from_config(config, no_pretrained: bool = True):
         if isinstance(backbone.get('init_cfg'), dict) and \
                 backbone['init_cfg'].get('type') == 'Pretrained':
             backbone['init_cfg'] = None
+        if cfg.model.get('pretrained') is not None:  # mmseg's EncoderDecoder
+            cfg.model['pretrained'] = None
     if scope == 'mmdet':
         from mmdet.registry import MODELS
     elif scope == 'mmpretrain':

@@ -5,8 +5,12 @@ Each toolkit is optional: one that is not importable is skipped, and
 """
 import importlib
 import importlib.util
+import os.path as osp
 
 REGISTERED_IN = []
+# the classifiers' model index, beside the configs it names (an editable or
+# source install; a wheel without the configs has none)
+CLS_MODEL_INDEX = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'metafile-cls.yml')
 
 # toolkit -> module holding its MODELS registry
 _TOOLKITS = {
@@ -16,29 +20,43 @@ _TOOLKITS = {
 }
 
 
-def _models():
+def _models(toolkit):
+    """The modules registered in ``toolkit``: the backbone everywhere, each
+    toolkit's heads in that toolkit only."""
     from .models import ReXNet
     mods = {'ReXNet': ReXNet}
-    try:
+    if toolkit == 'mmpretrain':
         from .models.heads import ReXNetClsHead
         mods['ReXNetClsHead'] = ReXNetClsHead
-    except ImportError:  # mmpretrain not installed
-        pass
+    elif toolkit == 'mmseg':
+        from .models.seg_heads import SizedLRASPPHead
+        mods['SizedLRASPPHead'] = SizedLRASPPHead
     return mods
 
 
 def register_all():
-    mods = _models()
     for toolkit, registry_module in _TOOLKITS.items():
         try:
             if importlib.util.find_spec(toolkit) is None:
                 continue
             registry = importlib.import_module(registry_module).MODELS
+            mods = _models(toolkit)
         except Exception:  # an absent or broken toolkit must not break the others
             continue
         for name, cls in mods.items():
-            if name == 'ReXNetClsHead' and toolkit != 'mmpretrain':
-                continue
             registry.register_module(name=name, module=cls, force=True)
+        if toolkit == 'mmpretrain':
+            _register_model_index()
         if toolkit not in REGISTERED_IN:
             REGISTERED_IN.append(toolkit)
+
+
+def _register_model_index():
+    """The ReXNet classifiers in mmpretrain's ModelHub (``list_models``,
+    ``get_model``, ``ImageClassificationInferencer`` by name), once."""
+    if not osp.isfile(CLS_MODEL_INDEX):
+        return
+    from mmpretrain.apis import ModelHub
+    if not ModelHub.has('rexnet-1.0x_in1k'):
+        ModelHub.register_model_index(CLS_MODEL_INDEX,
+                                      config_prefix=osp.dirname(CLS_MODEL_INDEX))

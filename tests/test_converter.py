@@ -1,23 +1,21 @@
 """tools/model_converters/rexnet_to_mm.py and loading its output through
 init_cfg: layouts detected, variants inferred, nothing loaded half-way."""
-import os
-import os.path as osp
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from rexnet_mm.models import ReXNet
+from helpers.tool import run_main
 from official_rexnet import official_model, randomize_bn
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TOOL = osp.join(ROOT, 'tools', 'model_converters', 'rexnet_to_mm.py')
 
 
 def convert(src, dst, *extra):
-    return subprocess.run([sys.executable, TOOL, str(src), str(dst), *extra], capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, PYTHONPATH=ROOT))
+    """The converter's main() in this process (a subprocess per call would
+    cost seconds of imports): exit code and output, as a user sees them."""
+    code, out = run_main('tools/model_converters/rexnet_to_mm.py',
+                         [str(src), str(dst), *map(str, extra)])
+    return SimpleNamespace(returncode=code, stdout=out, stderr=out)
 
 
 @pytest.mark.parametrize('arch,wrap', [('0.9x', None), ('lite-1.3x', 'state_dict'),
@@ -98,3 +96,44 @@ def test_init_cfg_width_mismatch_and_missing_file(tmp_path):
     model = ReXNet('1.0x', init_cfg=dict(type='Pretrained', checkpoint=str(missing)))
     with pytest.raises(FileNotFoundError, match=r'(?s)not found.*rexnet_to_mm.py'):
         model.init_weights()
+
+
+@pytest.mark.parametrize('source', ['official-lite', 'timm'])
+def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source):
+    """A Pretrained init_cfg (alone or in a list) pointing at an official or
+    timm file: converted on the fly, exact, and as strict as a converted file;
+    load_from pointing at one is converted into the work dir."""
+    from mmengine.config import Config
+
+    from rexnet_mm.utils.run_cfg import convert_official_load_from
+    if source == 'timm':
+        timm = pytest.importorskip('timm')
+        torch.manual_seed(0)
+        arch, ref = '1.3x', randomize_bn(timm.create_model('rexnet_130'), seed=3).eval()
+
+        def feats(x):
+            return ref.forward_features(x)
+    else:
+        arch, ref = 'lite-1.0x', randomize_bn(official_model('lite-1.0x'), seed=3).eval()
+
+        def feats(x):
+            return ref.forward_features(x)[6]
+    src = tmp_path / 'weights.pth'
+    torch.save(ref.state_dict(), src)
+    pre = dict(type='Pretrained', checkpoint=str(src), prefix='backbone.')
+    model = ReXNet(arch, init_cfg=[dict(type='Kaiming', layer='Conv2d'), pre])
+    model.init_weights()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(x)[0], feats(x), rtol=1e-5, atol=1e-5)
+    wrong = ReXNet('1.5x', init_cfg=[dict(type='Kaiming', layer='Conv2d'), pre])
+    with pytest.raises(ValueError, match=f"{source} checkpoint .* does not fit arch '1.5x'"):
+        wrong.init_weights()
+
+    cfg = Config(dict(load_from=str(src), resume=False, work_dir=str(tmp_path / 'work'),
+                      model=dict(backbone=dict(type='ReXNet', arch=arch))))
+    convert_official_load_from(cfg)
+    assert cfg.load_from == str(tmp_path / 'work' / 'converted_weights.pth')
+    ckpt = torch.load(cfg.load_from, weights_only=True)
+    assert ckpt['meta']['arch'] == arch and ckpt['meta']['layout'] == source
+    assert all(k.startswith(('backbone.', 'head.')) for k in ckpt['state_dict'])

@@ -18,10 +18,10 @@ from mmengine.config import Config  # noqa: E402
 
 from rexnet_mm.analysis import build_from_config, dummy_det_samples  # noqa: E402
 from rexnet_mm.models import build_schedule  # noqa: E402
+from helpers.tool import repo_configs  # noqa: E402
 
-DET_CONFIGS = sorted(
-    glob.glob(osp.join(ROOT, 'configs', '*rcnn*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'ssdlite*.py')))
+# the COCO configs: every mmdet config but the demo ones (found by their base chain)
+DET_CONFIGS = [p for p in repo_configs('mmdet') if osp.basename(osp.dirname(p)) != 'demo']
 DEMOS = {
     'faster': 'configs/demo/faster_rcnn_rexnet_demo.py',
     'mask': 'configs/demo/mask_rcnn_rexnet_demo.py',
@@ -135,6 +135,24 @@ def test_short_training_with_evaluation(kind, tiny_coco):
     assert 'coco/bbox_mAP:' in out
     if kind == 'mask':
         assert 'coco/segm_mAP:' in out
+    if kind == 'faster':
+        _mmdet_apis_agree(osp.join(ROOT, DEMOS[kind]), str(tiny_coco / kind / 'iter_2.pth'),
+                          str(next((data / 'val').glob('*.png'))))
+
+
+def _mmdet_apis_agree(config, checkpoint, image):
+    """mmdet's own inference APIs run our config and checkpoint: DetInferencer
+    and init_detector + inference_detector give the same detections."""
+    from mmdet.apis import DetInferencer, inference_detector, init_detector
+    cfg = Config.fromfile(config)
+    cfg.model.test_cfg.rcnn.score_thr = 0.0
+    inferencer = DetInferencer(model=cfg, weights=checkpoint, device='cpu', show_progress=False)
+    pred = inferencer(image, return_datasamples=True)['predictions'][0].pred_instances
+    ref = inference_detector(init_detector(cfg, checkpoint, device='cpu'), image).pred_instances
+    assert len(ref.bboxes) > 0
+    torch.testing.assert_close(pred.bboxes, ref.bboxes)
+    torch.testing.assert_close(pred.scores, ref.scores)
+    assert torch.equal(pred.labels, ref.labels)
 
 
 ALL_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True))
@@ -146,4 +164,4 @@ def test_every_config_parses_and_dumps(path):
     cfg = Config.fromfile(path)
     text = cfg.pretty_text
     assert '<function' not in text and '<class' not in text
-    assert cfg.default_scope in ('mmdet', 'mmpretrain')
+    assert cfg.default_scope in ('mmdet', 'mmpretrain', 'mmseg')

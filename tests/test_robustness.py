@@ -269,38 +269,35 @@ def _det_opts(tiny_coco, iters=2, extra=()):
 
 
 def test_checkpoint_of_another_arch_stops_test_resume_and_load_from(tiny_coco, ckpt_09x):
-    from helpers.tool import assert_clean_error, run_tool
+    from helpers.tool import assert_clean_error, run_main
     expected = ('ReXNet 0.9x', 'ReXNet 1.0x', 'differ in shape')
-    rc, out = run_tool([sys.executable, TEST, DEMO_CFG, ckpt_09x, '--work-dir',
-                        str(tiny_coco / 'wrong_test')] + _det_opts(tiny_coco),
-                       cwd=tiny_coco, check=False)
+    rc, out = run_main('tools/test.py', [DEMO_CFG, ckpt_09x, '--work-dir',
+                                         str(tiny_coco / 'wrong_test')] + _det_opts(tiny_coco))
     assert_clean_error(rc, out, *expected)
     assert 'Evaluating' not in out and 'Iter(test)' not in out  # stopped before any work
-    rc, out = run_tool([sys.executable, TRAIN, DEMO_CFG, '--resume', ckpt_09x, '--work-dir',
-                        str(tiny_coco / 'wrong_resume')] + _det_opts(tiny_coco),
-                       cwd=tiny_coco, check=False)
+    rc, out = run_main('tools/train.py', [DEMO_CFG, '--resume', ckpt_09x, '--work-dir',
+                                          str(tiny_coco / 'wrong_resume')] + _det_opts(tiny_coco))
     assert_clean_error(rc, out, '--resume checkpoint', *expected)
-    assert 'Iter(train)' not in out
-    rc, out = run_tool([sys.executable, TRAIN, DEMO_CFG, '--work-dir',
-                        str(tiny_coco / 'wrong_load')] +
-                       _det_opts(tiny_coco, extra=[f'load_from={ckpt_09x}']),
-                       cwd=tiny_coco, check=False)
+    assert not list((tiny_coco / 'wrong_resume').glob('iter_*.pth'))
+    rc, out = run_main('tools/train.py', [DEMO_CFG, '--work-dir', str(tiny_coco / 'wrong_load')] +
+                       _det_opts(tiny_coco, extra=[f'load_from={ckpt_09x}']))
     assert_clean_error(rc, out, 'load_from checkpoint', *expected)
+    assert not list((tiny_coco / 'wrong_load').glob('iter_*.pth'))
 
 
 def test_arch_knob_switches_widths_and_a_lone_arch_override_stops(tiny_coco, ckpt_09x):
-    from helpers.tool import assert_clean_error, run_tool
+    from helpers.tool import assert_clean_error, run_main
 
     # the arch alone: the FPN still expects 1.0x's widths
-    rc, out = run_tool([sys.executable, TRAIN, DEMO_CFG, '--work-dir', str(tiny_coco / 'lone')] +
-                       _det_opts(tiny_coco, extra=['model.backbone.arch=0.9x']),
-                       cwd=tiny_coco, check=False)
+    rc, out = run_main('tools/train.py', [DEMO_CFG, '--work-dir', str(tiny_coco / 'lone')] +
+                       _det_opts(tiny_coco, extra=['model.backbone.arch=0.9x']))
     assert_clean_error(rc, out, 'returns [36, 56, 117, 168] channels',
                        'model.neck.in_channels=[38, 61, 128, 185]', '--arch 0.9x',
                        'model.neck.in_channels=[36,56,117,168]')
     # --arch switches both: the 0.9x checkpoint then tests fine
-    out = run_tool([sys.executable, TEST, DEMO_CFG, ckpt_09x, '--arch', '0.9x', '--work-dir',
-                    str(tiny_coco / 'arch_test')] + _det_opts(tiny_coco), cwd=tiny_coco)
+    rc, out = run_main('tools/test.py', [DEMO_CFG, ckpt_09x, '--arch', '0.9x', '--work-dir',
+                                         str(tiny_coco / 'arch_test')] + _det_opts(tiny_coco))
+    assert rc == 0, out[-3000:]
     assert 'model.neck.in_channels [38, 61, 128, 185] -> [36, 56, 117, 168]' in out
     assert 'Evaluating bbox' in out
 
@@ -330,7 +327,6 @@ def test_width_check_covers_ssd_and_classifier_heads():
 
 
 # ------------------------------------------------------------------ the converter
-CONVERTER = os.path.join(ROOT, 'tools/model_converters/rexnet_to_mm.py')
 
 
 @pytest.fixture(scope='module')
@@ -342,9 +338,9 @@ def official_file(tmp_path_factory):
     return path
 
 
-def _convert(*args, cwd=ROOT):
-    from helpers.tool import run_tool
-    return run_tool([sys.executable, CONVERTER, *map(str, args)], cwd=cwd, check=False)
+def _convert(*args):
+    from helpers.tool import run_main
+    return run_main('tools/model_converters/rexnet_to_mm.py', [str(a) for a in args])
 
 
 def _digest(path):
@@ -491,13 +487,12 @@ def test_infer_bad_images(tmp_path, ckpt_09x):
 
 
 def test_config_syntax_error_and_bad_cfg_options(tmp_path):
-    from helpers.tool import assert_clean_error, run_tool
+    from helpers.tool import assert_clean_error, run_main
     bad = tmp_path / 'bad.py'
     bad.write_text("_base_ = 'x.py'\nmodel = dict(backbone=dict(arch='1.0x')\n")
-    rc, out = run_tool([sys.executable, TRAIN, str(bad)], cwd=tmp_path, check=False)
+    rc, out = run_main('tools/train.py', [str(bad)])
     assert_clean_error(rc, out, 'error: config', 'bad.py, line')
-    rc, out = run_tool([sys.executable, TRAIN, DEMO_CFG, '--cfg-options', 'foo'],
-                       cwd=tmp_path, check=False)
+    rc, out = run_main('tools/train.py', [DEMO_CFG, '--cfg-options', 'foo'])
     assert_clean_error(rc, out, "expected KEY=VALUE items", "got 'foo'")
 
 

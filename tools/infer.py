@@ -1,11 +1,17 @@
 #!/usr/bin/env python
-"""Run a trained model on your own image(s), for mmdet or mmpretrain configs.
+"""Run a trained model on your own image(s), for mmdet, mmseg or mmpretrain configs.
 
 Detection / instance segmentation: draws boxes (and masks) into --out-dir.
     python tools/infer.py configs/demo/faster_rcnn_rexnet_demo.py work_dirs/demo/iter_160.pth \\
         img.png --out-dir vis/
-Classification: prints the top-k labels and scores.
+Semantic segmentation: prints the classes found and draws the predicted mask
+over each image into --out-dir.
+    python tools/infer.py configs/demo/fpn_rexnet_demo_seg.py work_dirs/demo_seg/iter_600.pth \\
+        img.png --out-dir vis/
+Classification: prints the top-k labels and scores; an exported classifier
+(tools/deployment/export_onnx.py) runs in onnxruntime in place of CONFIG + CKPT.
     python tools/infer.py configs/rexnet_1.0x_imagenet.py checkpoints/rexnet_1.0x.pth img.jpg
+    python tools/infer.py rexnet_1.0x.onnx img.jpg
 """
 import argparse
 import os
@@ -13,7 +19,8 @@ import os.path as osp
 import sys
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.utils.run_cfg import load_config
+from rexnet_mm.runner.checks import check_checkpoint_fits
+from rexnet_mm.utils.run_cfg import add_precision_arg, apply_precision, load_config
 
 
 def check_image(path):
@@ -37,11 +44,11 @@ def check_image(path):
                          f'JPEG, PNG, BMP, TIFF and WebP files are read')
 
 
-def detect(cfg, checkpoint, images, out_dir, score_thr, device):
+def detect(cfg, checkpoint, images, out_dir, score_thr, device, precision):
     import mmcv
     from mmdet.apis import inference_detector, init_detector
     from mmdet.registry import VISUALIZERS
-    model = init_detector(cfg, checkpoint, device=device)
+    model = apply_precision(init_detector(cfg, checkpoint, device=device), precision, device)
     vis = VISUALIZERS.build(model.cfg.visualizer)
     vis.dataset_meta = model.dataset_meta
     os.makedirs(out_dir, exist_ok=True)
@@ -61,9 +68,27 @@ def detect(cfg, checkpoint, images, out_dir, score_thr, device):
         print(f'  drawn: {out}')
 
 
-def classify(cfg, checkpoint, images, topk, device):
+def segment(cfg, checkpoint, images, out_dir, device, precision):
+    import numpy as np
+    from mmseg.apis import inference_model, init_model, show_result_pyplot
+    model = apply_precision(init_model(cfg, checkpoint, device=device), precision, device)
+    classes = model.dataset_meta['classes']
+    os.makedirs(out_dir, exist_ok=True)
+    for path in images:
+        result = inference_model(model, path)
+        pred = result.pred_sem_seg.data[0].cpu().numpy()
+        counts = np.bincount(pred.ravel(), minlength=len(classes))
+        found = [f'{classes[i]} {100 * c / pred.size:.1f}%' for i, c in enumerate(counts) if c]
+        print(f'{path}: {pred.shape[1]}x{pred.shape[0]} pixels: {", ".join(found)}')
+        out = osp.join(out_dir, osp.basename(path))
+        show_result_pyplot(model, path, result, draw_gt=False, show=False, out_file=out)
+        print(f'  drawn: {out}')
+
+
+def classify(cfg, checkpoint, images, topk, device, precision):
     from mmpretrain.apis import ImageClassificationInferencer
     inferencer = ImageClassificationInferencer(model=cfg, pretrained=checkpoint, device=device)
+    apply_precision(inferencer.model, precision, device)
     for path, res in zip(images, inferencer(images)):
         scores = res['pred_scores']
         order = scores.argsort()[::-1][:topk]
@@ -74,26 +99,62 @@ def classify(cfg, checkpoint, images, topk, device):
             print(f'  {name:>24s} {float(scores[i]):.4f}')
 
 
+def classify_onnx(path, images, topk):
+    """An exported classifier (tools/deployment/export_onnx.py) in onnxruntime."""
+    from rexnet_mm.deploy import OnnxClassifier
+    clf = OnnxClassifier(path)
+    for image, res in zip(images, clf(images)):
+        scores = res['pred_scores']
+        print(f'{image}:')
+        for i in scores.argsort()[::-1][:topk]:
+            name = clf.classes[i] if i < len(clf.classes) else str(int(i))
+            print(f'  {name:>24s} {float(scores[i]):.4f}')
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('config')
-    p.add_argument('checkpoint')
-    p.add_argument('images', nargs='+')
-    p.add_argument('--out-dir', default='work_dirs/infer', help='detection: drawn images')
+    p.add_argument('model', help='a config, or a classifier exported by '
+                   'tools/deployment/export_onnx.py (.onnx)')
+    p.add_argument('inputs', nargs='+', metavar='[CHECKPOINT] IMAGE',
+                   help="the config's checkpoint (none for an .onnx file), then the images")
+    p.add_argument('--out-dir', default='work_dirs/infer',
+                   help='detection and segmentation: drawn images')
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--topk', type=int, default=5)
     p.add_argument('--device', default='cpu')
+    add_precision_arg(p)
     args = p.parse_args(argv)
-    if osp.isdir(args.checkpoint) or not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint {args.checkpoint} '
-                         f'{"is a directory" if osp.isdir(args.checkpoint) else "does not exist"}')
-    for path in args.images:
-        check_image(path)
-    cfg = load_config(args.config)
-    if cfg.default_scope == 'mmdet':
-        detect(cfg, args.checkpoint, args.images, args.out_dir, args.score_thr, args.device)
+    onnx = args.model.endswith('.onnx')
+    if onnx:
+        if not osp.isfile(args.model):
+            raise SystemExit(f'error: ONNX file {args.model} does not exist')
+        images = args.inputs
     else:
-        classify(cfg, args.checkpoint, args.images, args.topk, args.device)
+        if len(args.inputs) < 2:
+            p.error('give the checkpoint and at least one image after the config')
+        checkpoint, images = args.inputs[0], args.inputs[1:]
+        if osp.isdir(checkpoint) or not osp.isfile(checkpoint):
+            raise SystemExit(f'error: checkpoint {checkpoint} '
+                             f'{"is a directory" if osp.isdir(checkpoint) else "does not exist"}')
+    for path in images:
+        check_image(path)
+    if onnx:
+        if args.precision != 'fp32':
+            p.error('--precision applies to PyTorch models; an .onnx file runs as exported '
+                    '(int8: tools/deployment/quantize_onnx.py)')
+        classify_onnx(args.model, images, args.topk)
+        return 0
+    cfg = load_config(args.model)
+    # the checkpoint must fit before the toolkit's loader (which only warns) runs
+    from rexnet_mm.analysis import build_from_config
+    check_checkpoint_fits(build_from_config(cfg.copy())[0], checkpoint, 'test')
+    if cfg.default_scope == 'mmdet':
+        detect(cfg, checkpoint, images, args.out_dir, args.score_thr, args.device,
+               args.precision)
+    elif cfg.default_scope == 'mmseg':
+        segment(cfg, checkpoint, images, args.out_dir, args.device, args.precision)
+    else:
+        classify(cfg, checkpoint, images, args.topk, args.device, args.precision)
     return 0
 
 

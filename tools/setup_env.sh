@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set up rexnet_mm's environment in <checkout>/.venv: torch, mmengine, mmcv
 # (built from the PyPI sdist WITH its compiled ops), mmdet, mmpretrain,
-# pycocotools and rexnet_mm itself (editable). Idempotent: a second run with
-# nothing changed returns at once. Each step prints its duration; a failing
-# step prints the tail of its log and the log's path.
+# mmsegmentation, pycocotools, onnx + onnxruntime and rexnet_mm itself
+# (editable). Idempotent: a second run with nothing changed returns at once.
+# Each step prints its duration; a failing step prints the tail of its log and
+# the log's path.
 #
 # Knobs (environment variables):
 #   VENV                 where the virtual environment goes   (<checkout>/.venv)
@@ -23,6 +24,8 @@ MMCV_VERSION=${MMCV_VERSION:-2.1.0}
 MMENGINE_SPEC=${MMENGINE_SPEC:-mmengine==0.10.7}
 MMDET_SPEC=${MMDET_SPEC:-mmdet==3.3.0}
 MMPRETRAIN_SPEC=${MMPRETRAIN_SPEC:-mmpretrain==1.2.0}
+# mmseg.utils imports ftfy and regex without declaring them (mmseg#3704)
+MMSEG_SPEC=${MMSEG_SPEC:-mmsegmentation==1.2.2 ftfy regex}
 # mmcv's setup.py and mmengine's `mmdet::` config lookup both need pkg_resources.
 SETUPTOOLS_SPEC='setuptools>=77.0.3,<81'
 CACHE=${REXNET_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rexnet_mm}
@@ -37,7 +40,7 @@ T0=$(date +%s)
 # Everything that decides what gets installed; a change re-runs the set-up.
 fingerprint() {
   { cat "$ROOT/setup.py" "$ROOT/tools/setup_env.sh"
-    echo "$TORCH_SPEC $MMCV_VERSION $MMENGINE_SPEC $MMDET_SPEC $MMPRETRAIN_SPEC ${FORCE_CUDA:-0}"
+    echo "$TORCH_SPEC $MMCV_VERSION $MMENGINE_SPEC $MMDET_SPEC $MMPRETRAIN_SPEC $MMSEG_SPEC ${FORCE_CUDA:-0}"
   } | sha256sum | cut -c1-16
 }
 
@@ -106,11 +109,11 @@ install_mmcv() {
 }
 
 install_toolkits() {
-  $PIP install "$SETUPTOOLS_SPEC" $MMENGINE_SPEC $MMDET_SPEC $MMPRETRAIN_SPEC pycocotools
+  $PIP install "$SETUPTOOLS_SPEC" $MMENGINE_SPEC $MMDET_SPEC $MMPRETRAIN_SPEC $MMSEG_SPEC pycocotools
 }
-install_package() { $PIP install -e "$ROOT[all,tests,lint]"; }
+install_package() { $PIP install -e "$ROOT[all,deploy,tests,lint]"; }
 check() {
-  "$VENV/bin/python" -c "import rexnet_mm, mmdet, mmpretrain, mmcv.ops, torch; print('torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmpretrain', mmpretrain.__version__)"
+  "$VENV/bin/python" -c "import rexnet_mm, mmdet, mmpretrain, mmseg.utils, mmcv.ops, onnxruntime, torch; print('torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmpretrain', mmpretrain.__version__, '| mmseg', mmseg.__version__, '| onnxruntime', onnxruntime.__version__)"
 }
 
 echo "[setup] environment: $VENV (logs in $LOGDIR)"

@@ -1,14 +1,17 @@
 #!/usr/bin/env python
-"""Evaluate a checkpoint with an mmdet or mmpretrain config.
+"""Evaluate a checkpoint with an mmdet, mmpretrain or mmseg config.
 
-    python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--show-dir vis]
+    python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--show-dir vis] [--precision bf16]
 """
 import argparse
 import os.path as osp
 
+import torch
+
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
 from rexnet_mm.runner.checks import check_checkpoint_fits
-from rexnet_mm.utils.run_cfg import (build_runner, check_datasets, load_config, parse_common_args,
+from rexnet_mm.utils.run_cfg import (add_precision_arg, apply_precision, build_runner,
+                                     check_datasets, load_config, parse_common_args,
                                      setup_cpu_distributed, teardown_distributed)
 
 
@@ -20,6 +23,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='dump predictions to this pickle file')
     parser.add_argument('--show-dir', help='draw predictions of every image into this dir '
                         '(relative to the run\'s timestamped work dir)')
+    add_precision_arg(parser)
     args = parse_common_args(parser, argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, but got {args.out}')
@@ -42,6 +46,9 @@ def main(argv=None):
             raise SystemExit('error: --show-dir needs default_hooks.visualization in the config')
         if scope == 'mmdet':
             vis.update(draw=True, test_out_dir=args.show_dir)
+        elif scope == 'mmseg':  # as mmseg's tools/test.py: the visualizer saves
+            vis.update(draw=True, interval=1)
+            cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
         else:
             vis.update(enable=True, out_dir=args.show_dir)
 
@@ -53,6 +60,7 @@ def main(argv=None):
         else:
             from mmengine.evaluator import DumpResults as Dump
         runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
+    apply_precision(runner.model, args.precision, 'cuda' if torch.cuda.is_available() else 'cpu')
     metrics = runner.test()
     teardown_distributed()
     return metrics

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train a model from an mmdet or mmpretrain config (OpenMMLab's train.py).
+"""Train a model from an mmdet, mmpretrain or mmseg config (OpenMMLab's train.py).
 
     python tools/train.py configs/faster_rcnn_rexnet_fpn_coco.py
     python tools/train.py CONFIG --resume            # latest checkpoint in work_dir
@@ -11,12 +11,13 @@ import os.path as osp
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
 from rexnet_mm.runner import ExactResumeHook
 from rexnet_mm.runner.checks import check_checkpoint_fits
-from rexnet_mm.utils.run_cfg import (build_runner, check_datasets, load_config, parse_common_args,
-                                     setup_cpu_distributed, teardown_distributed)
+from rexnet_mm.utils.run_cfg import (build_runner, check_datasets, convert_official_load_from,
+                                     load_config, parse_common_args, setup_cpu_distributed,
+                                     teardown_distributed)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a detector or classifier')
+    parser = argparse.ArgumentParser(description='Train a detector, classifier or segmentor')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
@@ -68,6 +69,7 @@ def main(argv=None):
     if not any(h.get('type') in ('ExactResumeHook', ExactResumeHook) for h in hooks):
         cfg.custom_hooks = hooks + [dict(type='ExactResumeHook')]
 
+    convert_official_load_from(cfg)  # official / timm weights load without a conversion step
     runner = build_runner(cfg)
     # the checkpoint must fit the model before any work (mmengine would only warn)
     ckpt = cfg.load_from

@@ -14,6 +14,21 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .channels import NUM_OUTPUTS, NUM_STAGES, BlockSpec, build_schedule, out_strides, stage_strides
 
 
+def is_tracing() -> bool:
+    """True while a graph is being captured: torch.jit tracing, ONNX export
+    (either exporter), torch.export or torch.compile. The forward then uses
+    functional forms of its in-place inference tricks, which graphs capture
+    as plain ops (ONNX: Add + Concat rather than ScatterND)."""
+    return (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+            or torch.compiler.is_compiling() or torch.compiler.is_exporting())
+
+
+def is_exporting() -> bool:
+    """True while exporting to ONNX or with torch.export (NCHW graphs: the
+    runtime picks its own layout)."""
+    return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+
+
 @torch.no_grad()
 def fold_bn(weight: torch.Tensor, bias: Optional[torch.Tensor], bn: _BatchNorm):
     """(weight, bias) of a conv or linear layer followed by ``bn`` in eval mode,
@@ -48,11 +63,19 @@ def _fuse_conv_module(cm: ConvModule, numbers: bool = True) -> None:
 
 
 class SEWithNorm(BaseModule):
-    """ReXNet's squeeze-and-excitation: pool -> conv(bias) -> BN -> ReLU ->
-    conv(bias) -> sigmoid -> scale. Note the BN inside (as released)."""
+    """ReXNet's squeeze-and-excitation: pool -> conv(bias) -> BN -> act ->
+    conv(bias) -> sigmoid -> scale. Note the BN inside (as released).
+
+    Args:
+        channels (int): channels of the block's depthwise output.
+        ratio (int): reduction, to ``channels // ratio`` in the middle.
+        norm_cfg (dict): the norm after the first conv. Default BN.
+        act_cfg (dict): the activation after it, as mmpretrain's ``SELayer``
+            takes. Default ReLU (the release's).
+    """
 
     def __init__(self, channels: int, ratio: int = 12, norm_cfg: dict = dict(type='BN'),
-                 init_cfg=None):
+                 act_cfg: dict = dict(type='ReLU'), init_cfg=None):
         super().__init__(init_cfg)
         mid = channels // ratio
         if mid < 1:
@@ -61,7 +84,10 @@ class SEWithNorm(BaseModule):
         self.conv1 = nn.Conv2d(channels, mid, 1, bias=True)
         self.norm_name, norm = build_norm_layer(norm_cfg, mid)
         self.add_module(self.norm_name, norm)
-        self.act = nn.ReLU(inplace=True)
+        act_cfg = dict(act_cfg)
+        if act_cfg['type'] in ('ReLU', 'ReLU6', 'LeakyReLU', 'SiLU', 'Hardswish'):
+            act_cfg.setdefault('inplace', True)  # on the BN output, not needed by autograd
+        self.act = build_activation_layer(act_cfg)
         self.conv2 = nn.Conv2d(mid, channels, 1, bias=True)
 
     def fuse(self, numbers: bool = True) -> None:
@@ -79,9 +105,11 @@ class SEWithNorm(BaseModule):
         s = x.mean((2, 3), keepdim=True)
         s = self.act(getattr(self, self.norm_name)(self.conv1(s)))
         s = self.conv2(s).sigmoid()
-        # without autograd nothing needs x again: scale it in place (no new
-        # feature-map allocation on the inference path)
-        return x.mul_(s) if not torch.is_grad_enabled() else x * s
+        # eager without autograd: nothing needs x again, so scale it in place
+        # (no new feature-map allocation on the inference path)
+        if torch.is_grad_enabled() or is_tracing():
+            return x * s
+        return x.mul_(s)
 
 
 class LinearBottleneck(BaseModule):
@@ -111,7 +139,7 @@ class LinearBottleneck(BaseModule):
             self.conv_exp = None
         self.conv_dw = ConvModule(mid, mid, 3, stride=stride, padding=dilation,
                                   dilation=dilation, groups=mid, act_cfg=None, **common)
-        self.se = SEWithNorm(mid, se_ratio, norm_cfg) if spec.use_se else None
+        self.se = SEWithNorm(mid, ratio=se_ratio, norm_cfg=norm_cfg) if spec.use_se else None
         dw_act_cfg = dict(dw_act_cfg)
         if dw_act_cfg['type'] in ('ReLU', 'ReLU6', 'LeakyReLU', 'ELU', 'SiLU', 'Hardswish'):
             # in place is safe: its input (BN or SE output) is not needed by autograd
@@ -129,8 +157,13 @@ class LinearBottleneck(BaseModule):
         out = self.conv_pwl(self.act_dw(out))
         if self.use_shortcut:
             out = self.drop_path(out)
-            # In place, as released: cheaper than a concat of two slices.
-            out[:, :self.in_channels] += x
+            c = self.in_channels
+            if is_tracing():  # the functional form (graphs, ONNX)
+                if c == self.out_channels:
+                    return out + x
+                return torch.cat([out[:, :c] + x, out[:, c:]], 1)
+            # eager: in place, as released (cheaper than a concat of two slices)
+            out[:, :c] += x
         return out
 
     def forward(self, x):
@@ -158,8 +191,10 @@ class ReXNet(BaseModule):
         act_cfg (dict, optional): activation of the stem, the expansion convs
             and the head conv. None means the arch's own: SiLU for V1, ReLU6
             for lite. Default None.
-        dw_act_cfg (dict): activation after the depthwise conv (and SE).
-            Default dict(type='ReLU6').
+        dw_act_cfg (dict): activation of every block after its depthwise
+            conv (and its SE, where it has one), before the projection: ReLU6
+            in the release, V1 and lite alike (the SE's inner activation is
+            its own, ReLU). Default dict(type='ReLU6').
         norm_eval (bool): keep BN layers in eval mode during training.
         with_cp (bool): gradient checkpointing per block (saves memory).
         drop_path_rate (float): stochastic depth, rising linearly over blocks
@@ -175,11 +210,14 @@ class ReXNet(BaseModule):
             prediction (DeepLabV3+). Weights are unchanged. Default 32.
         memory_format (str): layout the layers run in: 'channels_last',
             'contiguous' (NCHW) or 'auto' (channels_last on CPU, where oneDNN's
-            depthwise convolutions are much faster in it; NCHW elsewhere).
-            Outputs are always contiguous NCHW. Default 'auto'.
+            depthwise convolutions are much faster in it; NCHW elsewhere and
+            in ONNX / torch.export graphs, whose runtime picks its own
+            layout). Outputs are always contiguous NCHW. Default 'auto'.
         init_cfg (dict | list[dict], optional): e.g. ``dict(type='Pretrained',
-            checkpoint='checkpoints/rexnet_1.0x.pth', prefix='backbone.')``.
-            Such a checkpoint is checked strictly against this arch.
+            checkpoint='checkpoints/rexnet_1.0x.pth', prefix='backbone.')``,
+            alone or in a list. The checkpoint is a converted one or an
+            official ReXNetV1 / lite or timm file (converted on the fly), and
+            is checked strictly against this arch.
     """
 
     def __init__(self,
@@ -280,7 +318,7 @@ class ReXNet(BaseModule):
 
     def _channels_last(self, x) -> bool:
         if self.memory_format == 'auto':
-            return x.device.type == 'cpu'
+            return x.device.type == 'cpu' and not is_exporting()
         return self.memory_format == 'channels_last'
 
     # ------------------------------------------------------------- deploy
@@ -329,7 +367,8 @@ class ReXNet(BaseModule):
                 f'ReXNet(arch={self.arch!r}) is fused for deployment (BN folded into the '
                 f'convs) and cannot train: build it with deploy=False and load the unfused '
                 f'checkpoint to train, or call model.eval() / torch.no_grad() to infer')
-        self._check_input(x)
+        if not is_tracing():  # shape checks would be baked into a graph as constants
+            self._check_input(x)
         channels_last = self._channels_last(x)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -365,35 +404,31 @@ class ReXNet(BaseModule):
     # ------------------------------------------------------------ weights
     def init_weights(self):
         cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            # Checked strictly here (mmengine's loader would only warn).
-            self._load_pretrained(cfg['checkpoint'], cfg.get('prefix', ''),
-                                  cfg.get('map_location', 'cpu'))
-            self._is_init = True
-        else:
+        cfgs = cfg if isinstance(cfg, list) else [cfg]
+        pretrained = [c for c in cfgs if isinstance(c, dict) and c.get('type') == 'Pretrained']
+        if not pretrained:
             super().init_weights()
+            return
+        # Checked strictly here (mmengine's loader would only warn), also when
+        # the Pretrained entry sits in a list: the other initialisers run
+        # first, as in mmengine, then the checkpoint.
+        others = [c for c in cfgs if c not in pretrained]
+        if others:
+            self.init_cfg = others
+            try:
+                super().init_weights()
+            finally:
+                self.init_cfg = cfg
+        p = pretrained[-1]
+        self._load_pretrained(p['checkpoint'], p.get('prefix', ''), p.get('map_location', 'cpu'))
+        self._is_init = True
 
     def _load_pretrained(self, checkpoint: str, prefix: str, map_location='cpu'):
-        from mmengine.runner.checkpoint import CheckpointLoader
-
-        from ..utils.checkpoint import check_checkpoint_file
-        check_checkpoint_file(checkpoint, what='ReXNet init_cfg checkpoint')
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-        if not isinstance(state, dict):
-            raise ValueError(f'init_cfg.checkpoint: {checkpoint} holds no state dict')
-        meta_arch = ckpt.get('meta', {}).get('arch') if isinstance(ckpt, dict) else None
-        if prefix:
-            if not prefix.endswith('.'):
-                prefix += '.'
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-            if not state:
-                raise ValueError(f'init_cfg: no key of {checkpoint} starts with the prefix '
-                                 f'{prefix!r}')
-        self.load_state_dict_checked(state, source=f'{checkpoint} (arch {meta_arch})'
-                                     if meta_arch else checkpoint)
+        from ..utils.checkpoint import pretrained_backbone_state
+        state, source = pretrained_backbone_state(checkpoint, prefix, self.arch, map_location)
+        self.load_state_dict_checked(state, source=source)
         MMLogger.get_current_instance().info(
-            f'ReXNet({self.arch!r}): loaded {len(state)} tensors from {checkpoint}')
+            f'ReXNet({self.arch!r}): loaded {len(state)} tensors from {source}')
 
     def load_state_dict_checked(self, state: Dict[str, torch.Tensor], source: str = 'state dict'):
         """Load strictly: every tensor of this model must be present with its

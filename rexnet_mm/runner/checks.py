@@ -131,8 +131,8 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
 def check_checkpoint_fits(model, path: str, mode: str) -> None:
     """Stop before any work when the checkpoint at ``path`` does not fit.
 
-    ``mode`` is 'test' or 'resume' (every tensor of the checkpoint that the
-    model has must have the model's shape) or 'load_from' (the backbone and
+    ``mode`` is 'test' or 'resume' (every tensor of the model must be in the
+    checkpoint with the model's shape) or 'load_from' (the backbone and
     neck must fit; other tensors of another shape, e.g. a classifier trained
     for another number of classes, are left at their init, as mmengine does,
     and listed). Either way the checkpoint must share tensors with the model.
@@ -148,6 +148,10 @@ def check_checkpoint_fits(model, path: str, mode: str) -> None:
     shared = [k for k in own if k in state]
     mismatched = [k for k in shared
                   if not hasattr(state[k], 'shape') or tuple(state[k].shape) != own[k].shape]
+    # tensors to test or resume with must all be there (mmengine would keep
+    # the init of a missing one and only warn); BN step counters may be absent
+    missing = [] if mode == 'load_from' else [
+        k for k in own if k not in state and not k.endswith('num_batches_tracked')]
     tolerated = []
     if mode == 'load_from':
         tolerated = [k for k in mismatched if not k.startswith(('backbone.', 'neck.'))]
@@ -174,6 +178,13 @@ def check_checkpoint_fits(model, path: str, mode: str) -> None:
             f'error: {what} {path} does not fit the model: {archs}{len(mismatched)} tensors '
             f'differ in shape (checkpoint vs model: {eg}{" ..." if len(mismatched) > 2 else ""}). '
             f'{advice}')
+    if missing:
+        raise SystemExit(
+            f'error: {what} {path} does not fit the model: it lacks {len(missing)} of the '
+            f"model's {len(own)} tensors (e.g. {', '.join(missing[:3])}), which would keep "
+            f'their random init. Is it a backbone-only (ImageNet) checkpoint? Those start a '
+            f'training (load_from, or the backbone\'s init_cfg); use the checkpoint trained '
+            f'with this config.')
     if tolerated:
         print(f'[rexnet_mm] load_from {path}: {len(tolerated)} tensors of another shape stay '
               f'at their init (e.g. {", ".join(tolerated[:3])}): a head for another number '

@@ -68,3 +68,56 @@ def save_whole(obj, dst):
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def official_layout(state) -> bool:
+    """Whether ``state`` (a checkpoint or its state dict) is an official
+    ReXNetV1 / ReXNet-lite or timm ReXNet file, which the converter reads."""
+    from ..models.convert import detect_layout, unwrap_state_dict
+    try:
+        detect_layout(unwrap_state_dict(state))
+    except ValueError:
+        return False
+    return True
+
+
+def pretrained_backbone_state(checkpoint: str, prefix: str = 'backbone.', arch=None,
+                              map_location='cpu'):
+    """The backbone tensors a ``Pretrained`` init_cfg points at, keys relative
+    to the backbone, and a description of the source.
+
+    ``checkpoint`` is an rexnet_mm / mmpretrain-format file (the tensors under
+    ``prefix``), or an official ReXNetV1 / ReXNet-lite or timm file, converted
+    here as tools/model_converters/rexnet_to_mm.py would (same layout
+    detection and checks; ``arch``, when a released variant, must fit).
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from ..models.channels import ARCH_SETTINGS
+    from ..models.convert import convert_rexnet
+    check_checkpoint_file(checkpoint, what='ReXNet init_cfg checkpoint')
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'init_cfg.checkpoint: {checkpoint} holds no state dict')
+    meta_arch = ckpt.get('meta', {}).get('arch') if isinstance(ckpt.get('meta'), dict) else None
+    source = f'{checkpoint} (arch {meta_arch})' if meta_arch else checkpoint
+    if prefix and not prefix.endswith('.'):
+        prefix += '.'
+    sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if sub:
+        return sub, source
+    if prefix in ('', 'backbone.') and official_layout(ckpt):
+        want = arch if isinstance(arch, str) and arch in ARCH_SETTINGS else None
+        try:
+            layout, found, converted = convert_rexnet(ckpt, want)
+        except ValueError as e:
+            raise ValueError(f'init_cfg.checkpoint: {checkpoint}: {e}') from None
+        sub = {k[len('backbone.'):]: v for k, v in converted.items()
+               if k.startswith('backbone.')}
+        return sub, f'{checkpoint} ({layout} layout, arch {found}, converted on the fly)'
+    if not prefix:
+        return state, source
+    raise ValueError(f'init_cfg: no key of {checkpoint} starts with the prefix {prefix!r}, and '
+                     f'it is not an official or timm ReXNet file either (e.g. '
+                     f'{sorted(state)[:3]})')

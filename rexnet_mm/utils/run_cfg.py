@@ -1,5 +1,5 @@
-"""Shared logic of tools/train.py and tools/test.py for mmdet and mmpretrain
-configs (the toolkit is picked from the config's default_scope)."""
+"""Shared logic of tools/train.py and tools/test.py for mmdet, mmpretrain and
+mmseg configs (the toolkit is picked from the config's default_scope)."""
 import argparse
 import os
 import os.path as osp
@@ -38,6 +38,46 @@ def parse_common_args(parser, argv=None):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+PRECISIONS = ('fp32', 'bf16')
+
+
+def add_precision_arg(parser):
+    parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
+                        help='inference precision: bf16 runs the backbone and neck under '
+                        'autocast (heads and post-processing stay fp32); fast on CPUs with '
+                        'AMX/AVX512-BF16 and on bf16 GPUs, emulated (slow) elsewhere')
+
+
+def apply_precision(model, precision, device='cpu'):
+    """Run ``model`` at an inference ``precision``. bf16: its feature
+    extractor (``extract_feat``: backbone and neck, the bulk of the work, in
+    mmdet, mmpretrain and mmseg models alike) runs under autocast and returns
+    float32 features, so heads, box decoding, NMS and post-processing stay
+    float32 (mmpretrain's post-processing cannot take bf16 scores)."""
+    import torch
+    if precision == 'fp32':
+        return model
+    from rexnet_mm.runner.checks import unwrap
+    net = unwrap(model)
+    inner = net.extract_feat
+    kind = torch.device(device).type
+
+    def to_float(x):
+        if isinstance(x, torch.Tensor):
+            return x.float() if x.is_floating_point() else x
+        if isinstance(x, (list, tuple)):
+            return type(x)(to_float(v) for v in x)
+        return x
+
+    def extract_feat(*args, **kwargs):
+        with torch.autocast(kind, dtype=torch.bfloat16):
+            feats = inner(*args, **kwargs)
+        return to_float(feats)
+
+    net.extract_feat = extract_feat
+    return model
 
 
 def resolve_config(path):
@@ -79,7 +119,7 @@ def load_config(path, cfg_options=None, work_dir=None, arch=None):
     scope = cfg.get('default_scope')
     if scope not in SCOPES:
         raise SystemExit(f'error: {path}: default_scope must be one of {SCOPES} '
-                         f'(inherit an mmdet:: or mmpretrain:: base), but got {scope!r}')
+                         f'(inherit an mmdet::, mmpretrain:: or mmseg:: base), but got {scope!r}')
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
@@ -115,6 +155,34 @@ def apply_arch(cfg, arch):
     for k, v in changes.items():
         if before[k] != v:
             print(f'[rexnet_mm] --arch {arch}: {k} {before[k]} -> {v}', flush=True)
+
+
+def convert_official_load_from(cfg):
+    """``load_from`` naming an official ReXNetV1 / lite or timm file: convert
+    it (as tools/model_converters/rexnet_to_mm.py does, same checks) into the
+    work dir and point ``load_from`` there. Other files are left alone."""
+    path = cfg.get('load_from')
+    if not path or cfg.get('resume') or not osp.isfile(path):
+        return
+    from rexnet_mm.models.channels import ARCH_SETTINGS
+    from rexnet_mm.models.convert import convert_rexnet
+    from rexnet_mm.runner.checks import read_checkpoint
+    from rexnet_mm.utils.checkpoint import official_layout, save_whole
+    ckpt = read_checkpoint(path, 'load_from checkpoint')
+    if not official_layout(ckpt):
+        return
+    arch = (cfg.model.get('backbone') or {}).get('arch', '1.0x')
+    try:
+        layout, found, state = convert_rexnet(
+            ckpt, arch if isinstance(arch, str) and arch in ARCH_SETTINGS else None)
+    except ValueError as e:
+        raise SystemExit(f'error: load_from {path}: {e}') from None
+    out = osp.join(cfg.work_dir, f'converted_{osp.splitext(osp.basename(path))[0]}.pth')
+    save_whole({'state_dict': state, 'meta': dict(arch=found, layout=layout,
+                                                  source=osp.basename(path))}, out)
+    print(f'[rexnet_mm] load_from {path}: a {layout} ReXNet {found} file, converted to {out}',
+          flush=True)
+    cfg.load_from = out
 
 
 def build_runner(cfg):
@@ -200,6 +268,11 @@ def _cpu_ddp_class():
 CPUDistributedDataParallel = _cpu_ddp_class()
 
 
+_SEG_DEMO = ('Try the pipeline on generated demo data instead: make demo-seg\n'
+             '(python tools/misc/make_demo_seg.py data/demo_seg; '
+             'python tools/train.py configs/demo/fpn_rexnet_demo_seg.py)')
+
+
 def _datasets(cfg):
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(split)
@@ -248,6 +321,21 @@ def check_datasets(cfg, splits=('train_dataloader', 'val_dataloader', 'test_data
                   '  data/imagenet/{train,val}/<class>/*.JPEG  '
                   '(or meta/train.txt, meta/val.txt annotation lists)',
                   'Try a small generated set: python tools/misc/make_demo_cls.py data/demo_cls']
+    elif typ == 'ADE20KDataset':
+        lines += ['Expected ADE20K (ADEChallengeData2016) layout:',
+                  '  data/ade/ADEChallengeData2016/images/{training,validation}/*.jpg',
+                  '  data/ade/ADEChallengeData2016/annotations/{training,validation}/*.png',
+                  _SEG_DEMO]
+    elif typ == 'CityscapesDataset':
+        lines += ['Expected Cityscapes layout (label maps made by mmseg\'s '
+                  'tools/dataset_converters/cityscapes.py):',
+                  '  data/cityscapes/leftImg8bit/{train,val}/<city>/*_leftImg8bit.png',
+                  '  data/cityscapes/gtFine/{train,val}/<city>/*_gtFine_labelTrainIds.png',
+                  _SEG_DEMO]
+    elif typ == 'BaseSegDataset':
+        lines += ['Expected mmseg custom-dataset layout:',
+                  '  <data_root>/img_dir/{train,val}/*  and  <data_root>/ann_dir/{train,val}/*',
+                  _SEG_DEMO]
     else:
         lines.append('Point the config at your data with --cfg-options '
                      '<split>.dataset.data_root=...')

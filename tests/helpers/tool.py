@@ -56,3 +56,46 @@ def load_tool(relpath):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def config_toolkit(path):
+    """The toolkit (mmdet, mmpretrain, mmseg) a config file inherits from,
+    read from its ``_base_`` chain without loading it (None for none)."""
+    import re
+    with open(path) as f:
+        m = re.search(r"^_base_\s*=\s*\[?\s*['\"]([^'\"]+)['\"]", f.read(), re.M)
+    if m is None:
+        return None
+    base = m.group(1)
+    if '::' in base:
+        return base.split('::', 1)[0]
+    return config_toolkit(osp.normpath(osp.join(osp.dirname(path), base)))
+
+
+def repo_configs(toolkit):
+    """The repo's configs (configs/**.py) built on ``toolkit``."""
+    import glob
+    paths = glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    return sorted(p for p in paths if config_toolkit(p) == toolkit)
+
+
+def run_main(relpath, argv):
+    """A tool's ``main(argv)`` in this process (seconds of imports cheaper
+    than a subprocess), reported as ``run_tool(check=False)`` would: (exit
+    code, what it printed), where ``SystemExit(message)`` prints the message
+    and exits 1, as the interpreter does. An unexpected exception propagates
+    (a traceback a user would see) and fails the test."""
+    import contextlib
+    import io
+    out = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            load_tool(relpath).main(argv)
+        except SystemExit as e:
+            if isinstance(e.code, str):
+                out.write(e.code + '\n')
+                code = 1
+            else:
+                code = e.code or 0
+    return code, out.getvalue()

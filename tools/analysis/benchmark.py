@@ -12,8 +12,13 @@ median time per batch, images/s and the ratio to the first model.
         mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py --batch 2 --size 512
 
 Model specs: rexnet:<arch> (rexnet_mm), timm:<name>, mmdet:MobileNetV2,
-torchvision:<name>. Detector configs (--configs) time a training step
-(forward, loss, backward) and inference on dummy images with dummy boxes.
+torchvision:<name>. Detector and segmentor configs (--configs) time a
+training step (forward, loss, backward) and inference on dummy images with
+dummy boxes or label maps:
+    python tools/analysis/benchmark.py --configs \\
+        configs/segmentation/deeplabv3plus_rexnet-1.0x-d8_cityscapes-512x1024.py \\
+        mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3plus_4xb2-80k_cityscapes-512x1024.py \\
+        --batch 2 --size 512
 """
 import argparse
 import contextlib
@@ -49,6 +54,87 @@ def build_backbone(spec):
         return torch.nn.Sequential(*list(m.children())[:-2])
     raise SystemExit(f'error: model spec must be rexnet:, timm:, mmdet: or torchvision:, '
                      f'but got {spec!r}')
+
+
+MODES = ('eager', 'deploy', 'compile', 'bf16', 'compile-bf16', 'ort', 'ort-int8',
+         'deploy-functional')
+# deploy-functional: the fused model in eager mode with the forms a captured graph uses
+# (out-of-place SE scaling and partial residual), to compare with its in-place ones
+# `--preset deploy`: every inference path of ReXNet-1.0x and timm's rexnet_100
+DEPLOY_PRESET = [f'{m}@{mode}' for m in ('timm:rexnet_100', 'rexnet:1.0x')
+                 for mode in MODES[:-1]]
+
+
+def fuse_bn(model):
+    """Every BatchNorm folded into the conv before it: ReXNet's own
+    switch_to_deploy, or torch.fx's conv-BN fusion for other models."""
+    model.eval()
+    if hasattr(model, 'switch_to_deploy'):
+        model.switch_to_deploy()
+        return model
+    from torch.fx.experimental.optimization import fuse
+    return fuse(model)
+
+
+class OrtStep:
+    """An onnxruntime session of a model (exported here), optionally
+    quantized to int8 (static, QDQ, per-channel, calibrated on random
+    input), timed on the same input as the PyTorch paths."""
+
+    def __init__(self, model, x, threads, int8=False, workdir=None):
+        import os
+        import tempfile
+
+        import onnxruntime as ort
+        self.tmp = tempfile.mkdtemp(prefix='rexnet_bench_', dir=workdir)
+        path = os.path.join(self.tmp, 'model.onnx')
+        with torch.no_grad():
+            # a static graph of the timed batch (the legacy exporter: seconds,
+            # where the dynamo exporter takes minutes on an fx-fused model)
+            torch.onnx.export(model.eval(), (x.contiguous(), ), path, dynamo=False,
+                              input_names=['input'], opset_version=18)
+        if int8:
+            from rexnet_mm.deploy.quantize import quantize_int8
+            path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'),
+                                 [torch.randn(x.shape).numpy() for _ in range(4)])
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        # idle ORT threads spin after a run and slow what runs next
+        so.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        self.sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+        self.feed = {'input': x.contiguous().numpy()}
+
+    def __call__(self):
+        self.sess.run(None, self.feed)
+
+
+def deploy_steps(spec, model, batch, size, threads):
+    """The inference step of ``model`` run as ``mode`` (see MODES)."""
+    mode = spec.rpartition('@')[2] if '@' in spec else 'eager'
+    x = torch.randn(batch, 3, size, size)
+    if mode == 'eager':
+        model.eval()
+    else:
+        model = fuse_bn(model)
+        if not hasattr(model, 'switch_to_deploy'):  # timm: the best CPU layout
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+    if mode.startswith('ort'):
+        return model, OrtStep(model, x, threads, int8=mode == 'ort-int8')
+    if mode.startswith('compile'):
+        model = torch.compile(model)
+    amp = 'bf16' if mode.endswith('bf16') else None
+    functional = contextlib.nullcontext()
+    if mode == 'deploy-functional':
+        from unittest import mock
+        functional = mock.patch('rexnet_mm.models.rexnet.is_tracing', return_value=True)
+
+    def eval_step():
+        with torch.no_grad(), autocast(torch.device('cpu'), amp), functional:
+            model(x)
+
+    return model, eval_step
 
 
 def _sync(device):
@@ -88,11 +174,20 @@ def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
     return eval_step, train_step
 
 
-def detector_steps(config, batch, size, device):
-    from rexnet_mm.analysis import build_from_config, dummy_det_samples
-    model, _ = build_from_config(config)
+def config_steps(config, batch, size, device):
+    """Inference and training steps of an mmdet detector or an mmseg
+    segmentor on dummy images (with dummy boxes or label maps)."""
+    from rexnet_mm.analysis import build_from_config, dummy_det_samples, dummy_seg_samples
+    model, scope = build_from_config(config)
     model = model.to(device)
-    samples = dummy_det_samples(batch, size, size, num_gt=6, device=device)
+    if scope == 'mmdet':
+        samples = dummy_det_samples(batch, size, size, num_gt=6, device=device)
+    elif scope == 'mmseg':
+        samples = dummy_seg_samples(batch, size, size, model.decode_head.num_classes,
+                                    device=device)
+    else:
+        raise SystemExit(f'error: --configs takes mmdet and mmseg configs, but {config} is '
+                         f'an {scope} config')
     x = torch.randn(batch, 3, size, size, device=device)
 
     def eval_step():
@@ -151,11 +246,16 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split('\n\n', 1)[1])
     p.add_argument('--models', nargs='+', default=['rexnet:1.0x', 'timm:rexnet_100'])
-    p.add_argument('--configs', nargs='+', help='detector configs (instead of --models)')
+    p.add_argument('--configs', nargs='+',
+                   help='detector or segmentor configs (instead of --models)')
     p.add_argument('--batch', type=int, default=16)
     p.add_argument('--size', type=int, default=224)
     p.add_argument('--device', default='cpu')
-    p.add_argument('--modes', nargs='+', default=['eval', 'train'], choices=['eval', 'train'])
+    p.add_argument('--modes', nargs='+', default=None, choices=['eval', 'train'],
+                   help='default: eval and train; eval alone with @modes and --preset')
+    p.add_argument('--preset', choices=['deploy'],
+                   help='deploy: ReXNet-1.0x and timm rexnet_100 in every inference mode '
+                   f'({", ".join(MODES)})')
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--rounds', type=int, default=10)
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
@@ -164,6 +264,9 @@ def main(argv=None):
     p.add_argument('--channels-last', action='store_true',
                    help='channels_last weights and input for every model')
     args = p.parse_args(argv)
+    if args.modes is None:
+        deploy = args.preset or any('@' in m for m in args.models)
+        args.modes = ['eval'] if deploy else ['eval', 'train']
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -171,14 +274,30 @@ def main(argv=None):
     named = []
     if args.configs:
         for c in args.configs:
-            model, ev, tr = detector_steps(c, args.batch, args.size, device)
+            model, ev, tr = config_steps(c, args.batch, args.size, device)
             named.append((c.split('/')[-1].replace('.py', ''), model, ev, tr))
     else:
-        for spec in args.models:
-            model = build_backbone(spec).to(device)
+        specs = DEPLOY_PRESET if args.preset == 'deploy' else args.models
+        for spec in specs:
+            base, _, mode = spec.partition('@')
+            if mode and mode not in MODES:
+                raise SystemExit(f'error: model spec {spec!r}: the mode after @ must be one of '
+                                 f'{", ".join(MODES)}')
+            model = build_backbone(base).to(device)
+            n = sum(q.numel() for q in model.parameters()) / 1e6
+            if mode:
+                if device.type != 'cpu' or args.modes != ['eval']:
+                    raise SystemExit(f'error: {spec}: @modes time CPU inference: use '
+                                     f'--modes eval (and --device cpu)')
+                print(f'[benchmark] preparing {spec} ...', flush=True)
+                model, ev = deploy_steps(spec, model, args.batch, args.size,
+                                         torch.get_num_threads())
+                if mode.startswith('compile'):
+                    ev()  # compiles (minutes); then warm-up as every model
+                named.append((f'{spec} ({n:.2f}M)', model, ev, None))
+                continue
             ev, tr = backbone_steps(model, args.batch, args.size, device, args.amp,
                                     args.channels_last)
-            n = sum(q.numel() for q in model.parameters()) / 1e6
             named.append((f'{spec} ({n:.2f}M)', model, ev, tr))
     results = {}
     for mode in args.modes:
@@ -188,6 +307,9 @@ def main(argv=None):
     dev = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
     precision = f'autocast {args.amp}' if args.amp else 'fp32'
+    if any('@' in name for name in results.get('eval', {})):
+        precision = 'precision and path per @mode'
+
     layout = ', channels_last' if args.channels_last else ''
     print(table(results, args.batch, f'batch {args.batch}, {args.size}x{args.size}, {precision}'
                 f'{layout}, {dev}, torch {torch.__version__}'))

@@ -7,19 +7,21 @@ tests/official_rexnet.py, with non-trivial BN statistics) and in timm's are
 converted, loaded, and compared in eval mode at 224x224: the 7 feature taps
 of the backbone and the logits of the ImageNet config's classifier.
 
-    python tools/analysis/exactness.py
+    python tests/exactness_report.py
+
+It lives beside the oracle it reports on (tests/official_rexnet.py), which
+is test code, not a tool: nothing under tools/ imports from tests/.
 """
 import os.path as osp
-import sys
 
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(ROOT, 'tests'))
-from rexnet_mm.analysis import build_from_config  # noqa: E402
-from rexnet_mm.models import ARCH_SETTINGS, ReXNet  # noqa: E402
-from rexnet_mm.models.convert import convert_rexnet  # noqa: E402
-from official_rexnet import official_model, randomize_bn  # noqa: E402
+from rexnet_mm.analysis import build_from_config
+from rexnet_mm.models import ARCH_SETTINGS, ReXNet
+from rexnet_mm.models.convert import convert_rexnet
+from official_rexnet import official_model, randomize_bn  # this file's directory
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 TIMM = [('rexnet_100', '1.0x'), ('rexnet_130', '1.3x'), ('rexnet_150', '1.5x'),
         ('rexnet_200', '2.0x'), ('rexnet_300', '3.0x')]

@@ -1,0 +1,147 @@
+"""onnxruntime runtime for models written by tools/deployment/export_onnx.py.
+
+The exporter stores what inference needs beside the graph, as JSON in the
+ONNX file's metadata (key ``rexnet_mm``): the model kind, the outputs, the
+config's test pipeline and normalisation, whether the graph normalises
+(``--preprocess``) and the class names. So the ``.onnx`` file alone runs.
+"""
+import glob
+import importlib.util
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+META_KEY = 'rexnet_mm'
+INSTALL = 'pip install -e .[deploy]  (onnx, onnxruntime, onnxscript)'
+IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def list_images(paths, limit=None):
+    """Image files given directly or found (recursively) in directories,
+    sorted; at most ``limit`` spread evenly over them."""
+    found = []
+    for p in paths:
+        if osp.isdir(p):
+            found += sorted(f for f in glob.glob(osp.join(p, '**', '*'), recursive=True)
+                            if f.lower().endswith(IMAGE_EXT))
+        elif osp.isfile(p):
+            found.append(p)
+        else:
+            raise SystemExit(f'error: {p} is neither an image file nor a directory')
+    if not found:
+        raise SystemExit(f'error: no image ({", ".join(IMAGE_EXT)}) in {" ".join(paths)}')
+    if limit and len(found) > limit:
+        step = len(found) / limit
+        found = [found[int(i * step)] for i in range(limit)]
+    return found
+
+
+def require(*modules: str) -> None:
+    """Stop with one line when a deploy dependency is missing."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SystemExit(f'error: {", ".join(missing)} {"is" if len(missing) == 1 else "are"} '
+                         f'not installed; ONNX export and inference need the deploy extra: '
+                         f'{INSTALL}')
+
+
+def session(path: str, threads: Optional[int] = None, spinning: bool = False):
+    """An onnxruntime CPU session. ``spinning=False`` stops its idle threads
+    from spinning after each run (which slows whatever runs next)."""
+    require('onnxruntime')
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    if threads:
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+    if not spinning:
+        so.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    so.log_severity_level = 3
+    try:
+        return ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+    except Exception as e:  # not an ONNX file, truncated, unsupported op
+        first = (str(e).strip().splitlines() or [''])[0][:300]
+        raise SystemExit(f'error: onnxruntime cannot load {path} ({type(e).__name__}: '
+                         f'{first})') from None
+
+
+def read_meta(sess, path: str = 'the model') -> dict:
+    props = sess.get_modelmeta().custom_metadata_map
+    if META_KEY not in props:
+        raise SystemExit(f'error: {path} has no {META_KEY!r} metadata: it was not written by '
+                         f'tools/deployment/export_onnx.py, so its preprocessing is unknown')
+    return json.loads(props[META_KEY])
+
+
+class OnnxClassifier:
+    """An exported mmpretrain classifier in onnxruntime, with its config's
+    test pipeline (resize, crop) and normalisation.
+
+        clf = OnnxClassifier('rexnet.onnx')
+        clf(['a.jpg', 'b.jpg'])  # [{'pred_label', 'pred_score', 'pred_class', 'pred_scores'}]
+    """
+
+    def __init__(self, path: str, threads: Optional[int] = None):
+        self.path = path
+        self.session = session(path, threads)
+        self.meta = read_meta(self.session, path)
+        if self.meta.get('kind') != 'classifier':
+            raise SystemExit(f'error: {path} is an exported {self.meta.get("kind")}, not a '
+                             f'classifier')
+        self.input = self.session.get_inputs()[0]
+        self.classes: List[str] = list(self.meta.get('classes') or [])
+        self._pipeline = None
+
+    @property
+    def pipeline(self):
+        """The config's test pipeline (mmpretrain transforms), built once."""
+        if self._pipeline is None:
+            from mmengine.dataset import Compose
+            from mmengine.registry import init_default_scope
+            init_default_scope('mmpretrain')
+            self._pipeline = Compose(self.meta['test_pipeline'])
+        return self._pipeline
+
+    def preprocess(self, image) -> np.ndarray:
+        """One image (a path or an HxWx3 array in BGR) -> the graph's input
+        for it (without the batch axis)."""
+        data = dict(img_path=image) if isinstance(image, str) else dict(img=image)
+        img = self.pipeline(data)['inputs'].numpy()  # 3xHxW uint8, BGR
+        if self.meta['preprocess']:
+            return np.ascontiguousarray(img.transpose(1, 2, 0))  # HxWx3 uint8
+        x = img.astype(np.float32)
+        if self.meta['to_rgb']:
+            x = x[::-1]
+        mean = np.asarray(self.meta['mean'], np.float32)[:, None, None]
+        std = np.asarray(self.meta['std'], np.float32)[:, None, None]
+        return (x - mean) / std
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """The graph's raw output (logits, or scores if exported with
+        --softmax) for a preprocessed batch."""
+        return self.session.run(None, {self.input.name: batch})[0]
+
+    def __call__(self, images: Sequence) -> List[Dict]:
+        results = []
+        fixed_batch = self.input.shape[0] if isinstance(self.input.shape[0], int) else None
+        static = [d if isinstance(d, int) else None for d in self.input.shape]
+        for image in images:
+            x = self.preprocess(image)[None]
+            wrong = [i for i in range(1, x.ndim) if static[i] is not None and
+                     static[i] != x.shape[i]]
+            if wrong:
+                raise SystemExit(f"error: {image}: the model's preprocessing makes an input of "
+                                 f'shape {list(x.shape)}, but {self.path} takes '
+                                 f'{list(self.input.shape)}; export it with --dynamic')
+            if fixed_batch and fixed_batch > 1:  # a static batch: fill it
+                x = np.repeat(x, fixed_batch, axis=0)
+            out = self.run(x)[0].astype(np.float64)
+            scores = out if self.meta['softmax'] else np.exp(out - out.max()) / np.exp(
+                out - out.max()).sum()
+            label = int(scores.argmax())
+            results.append(dict(pred_label=label, pred_score=float(scores[label]),
+                                pred_class=self.classes[label] if label < len(self.classes)
+                                else str(label), pred_scores=scores))
+        return results

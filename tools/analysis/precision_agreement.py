@@ -1,0 +1,100 @@
+#!/usr/bin/env python
+"""What lower precision costs a classifier: top-1 agreement and logit
+differences of bf16 (CPU autocast on the fused model, as benchmark.py's bf16
+mode runs it) and of an int8 ONNX file (tools/deployment/quantize_onnx.py)
+against the fp32 model, image by image.
+
+    python tools/analysis/precision_agreement.py CONFIG CKPT --images data/demo_cls/val \\
+        grace_hopper.jpg [--int8 rexnet-int8.onnx] [--num 200]
+
+The relative logit difference of an image is max|a - b| / max|a| over its
+logits (a: fp32); the table gives its median and maximum over the images.
+"""
+import argparse
+import copy
+import os.path as osp
+import statistics
+import sys
+
+import numpy as np
+import torch
+
+import rexnet_mm  # noqa: F401
+from rexnet_mm.deploy.runtime import list_images
+
+
+def load_model(config, checkpoint):
+    from mmengine.runner import load_checkpoint
+
+    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.checks import check_checkpoint_fits
+    from rexnet_mm.utils.run_cfg import load_config
+    cfg = load_config(config)
+    if cfg.default_scope != 'mmpretrain':
+        raise SystemExit(f'error: {config} is an {cfg.default_scope} config; this tool compares '
+                         f'classifiers (mmpretrain)')
+    if cfg.get('data_preprocessor') is not None:
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model, _ = build_from_config(cfg)
+    check_checkpoint_fits(model, checkpoint, 'test')
+    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    return cfg, model.eval()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split('\n\n', 1)[1])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--images', nargs='+', required=True, help='image files or folders')
+    p.add_argument('--num', type=int, default=200, help='at most this many images')
+    p.add_argument('--int8', help='an int8 ONNX file of the same model')
+    args = p.parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
+    images = list_images(args.images, args.num)
+    cfg, model = load_model(args.config, args.checkpoint)
+    fused = copy.deepcopy(model)
+    for m in fused.modules():
+        if hasattr(m, 'switch_to_deploy'):
+            m.switch_to_deploy()
+    int8 = None
+    if args.int8:
+        from rexnet_mm.deploy import OnnxClassifier
+        int8 = OnnxClassifier(args.int8)
+        if int8.meta['softmax']:
+            raise SystemExit(f'error: {args.int8} outputs scores (--softmax); export the logits')
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+    logits = {'fp32': [], 'bf16': [], 'int8': []}
+    for i, path in enumerate(images):
+        data = model.data_preprocessor(
+            {'inputs': [pipeline(dict(img_path=path))['inputs']], 'data_samples': None}, False)
+        x = data['inputs']
+        with torch.no_grad():
+            logits['fp32'].append(model(x, mode='tensor')[0].numpy())
+            with torch.autocast('cpu', dtype=torch.bfloat16):
+                logits['bf16'].append(fused(x, mode='tensor')[0].float().numpy())
+        if int8 is not None:
+            logits['int8'].append(int8.run(int8.preprocess(path)[None])[0])
+        if (i + 1) % 25 == 0 or i + 1 == len(images):
+            print(f'[agreement] {i + 1}/{len(images)} images', flush=True)
+    ref = logits['fp32']
+    print(f'\n{len(images)} images ({" ".join(args.images)}); reference: fp32, unfused')
+    print('| precision | top-1 agreement | median rel. logit diff | max rel. logit diff |')
+    print('|---|---|---|---|')
+    for name in ('bf16', 'int8'):
+        if not logits[name]:
+            continue
+        agree = np.mean([a.argmax() == b.argmax() for a, b in zip(ref, logits[name])])
+        rel = [float(np.abs(a - b).max() / np.abs(a).max()) for a, b in zip(ref, logits[name])]
+        print(f'| {name} | {100 * agree:.1f}% | {100 * statistics.median(rel):.2f}% | '
+              f'{100 * max(rel):.2f}% |')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
