@@ -14,19 +14,28 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .channels import NUM_OUTPUTS, NUM_STAGES, BlockSpec, build_schedule, out_strides, stage_strides
 
 
+def _never() -> bool:
+    return False
+
+
+# torch.compiler (2.1+) and its is_exporting (2.6+) are absent on older torch
+_is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', _never)
+_is_torch_exporting = getattr(getattr(torch, 'compiler', None), 'is_exporting', _never)
+
+
 def is_tracing() -> bool:
     """True while a graph is being captured: torch.jit tracing, ONNX export
     (either exporter), torch.export or torch.compile. The forward then uses
     functional forms of its in-place inference tricks, which graphs capture
     as plain ops (ONNX: Add + Concat rather than ScatterND)."""
-    return (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
-            or torch.compiler.is_compiling() or torch.compiler.is_exporting())
+    return (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or _is_compiling()
+            or _is_torch_exporting())
 
 
 def is_exporting() -> bool:
     """True while exporting to ONNX or with torch.export (NCHW graphs: the
     runtime picks its own layout)."""
-    return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+    return torch.onnx.is_in_onnx_export() or _is_torch_exporting()
 
 
 @torch.no_grad()
