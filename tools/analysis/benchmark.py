@@ -102,11 +102,34 @@ class OrtStep:
         so.inter_op_num_threads = 1
         # idle ORT threads spin after a run and slow what runs next
         so.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        self.path, self.options = path, so
         self.sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
         self.feed = {'input': x.contiguous().numpy()}
 
     def __call__(self):
         self.sess.run(None, self.feed)
+
+    def profile(self, runs=6):
+        """Share of kernel time per ONNX op type (onnxruntime's profiler)."""
+        import collections
+        import json
+        import os
+
+        import onnxruntime as ort
+        self.options.enable_profiling = True
+        self.options.profile_file_prefix = os.path.join(self.tmp, 'profile')
+        sess = ort.InferenceSession(self.path, self.options, providers=['CPUExecutionProvider'])
+        for _ in range(runs):
+            sess.run(None, self.feed)
+        with open(sess.end_profiling()) as f:
+            events = json.load(f)
+        self.options.enable_profiling = False
+        by_op = collections.Counter()
+        for e in events:
+            if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time'):
+                by_op[e['args']['op_name']] += e['dur']
+        total = sum(by_op.values()) or 1
+        return [(op, 100 * t / total) for op, t in by_op.most_common(8)]
 
 
 def deploy_steps(spec, model, batch, size, threads):
@@ -263,6 +286,8 @@ def main(argv=None):
                    help='autocast every model to this precision (default: fp32)')
     p.add_argument('--channels-last', action='store_true',
                    help='channels_last weights and input for every model')
+    p.add_argument('--ort-profile', action='store_true',
+                   help='after timing, the share of time per op type of each @ort model')
     args = p.parse_args(argv)
     if args.modes is None:
         deploy = args.preset or any('@' in m for m in args.models)
@@ -313,6 +338,11 @@ def main(argv=None):
     layout = ', channels_last' if args.channels_last else ''
     print(table(results, args.batch, f'batch {args.batch}, {args.size}x{args.size}, {precision}'
                 f'{layout}, {dev}, torch {torch.__version__}'))
+    if args.ort_profile:
+        for name, _, step, _ in named:
+            if isinstance(step, OrtStep):
+                shares = ', '.join(f'{op} {pct:.1f}%' for op, pct in step.profile())
+                print(f'{name}: onnxruntime kernel time by op type: {shares}')
 
 
 if __name__ == '__main__':

@@ -313,6 +313,9 @@ def main(argv=None):
               f'in {time.time() - t:.1f}s', flush=True)
         if args.check is not None:
             check(args, net, tmp, names, h, w, pipeline, norm, session)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plainly created file (mkstemp makes 0600)
         os.replace(tmp, args.out)
     finally:
         if osp.exists(tmp):
