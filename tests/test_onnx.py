@@ -182,3 +182,18 @@ def test_infer_precision_bf16(checkpoints, exported, tmp_path, capsys):
     with pytest.raises(SystemExit):
         infer([exported['v1'][0], IMAGE, '--precision', 'bf16'])
     assert '--precision applies to PyTorch models' in capsys.readouterr().err
+
+
+def test_benchmark_deploy_modes_run(capsys):
+    """benchmark.py's deploy paths (a smoke run: the figures are its job, not
+    a test's), its onnxruntime profile, and a mode it does not know."""
+    bench = load_tool('tools/analysis/benchmark.py')
+    bench.main(['--models', 'rexnet:1.0x@deploy', 'rexnet:1.0x@deploy-functional',
+                'rexnet:1.0x@ort', '--batch', '1', '--size', '64', '--rounds', '1',
+                '--warmup', '1', '--threads', '2', '--ort-profile'])
+    out = capsys.readouterr().out
+    for spec in ('rexnet:1.0x@deploy ', 'rexnet:1.0x@deploy-functional', 'rexnet:1.0x@ort'):
+        assert f'| {spec}' in out, out
+    assert 'onnxruntime kernel time by op type: Conv' in out
+    with pytest.raises(SystemExit, match='the mode after @ must be one of'):
+        bench.main(['--models', 'rexnet:1.0x@fp8'])
