@@ -75,6 +75,31 @@ def read_meta(sess, path: str = 'the model') -> dict:
     return json.loads(props[META_KEY])
 
 
+def build_pipeline(test_pipeline):
+    """An mmpretrain test pipeline (a list of transform dicts), composed."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    return Compose(test_pipeline)
+
+
+def graph_input(pipeline, image, norm: dict, in_graph: bool) -> np.ndarray:
+    """One image (a path or an HxWx3 BGR array) through a composed test
+    pipeline, as an exported classifier takes it (no batch axis): HxWx3 uint8
+    when the graph normalises (``in_graph``), else normalised float32 3xHxW
+    with ``norm``'s mean, std and to_rgb."""
+    data = dict(img_path=image) if isinstance(image, str) else dict(img=image)
+    img = pipeline(data)['inputs'].numpy()  # 3xHxW uint8, BGR
+    if in_graph:
+        return np.ascontiguousarray(img.transpose(1, 2, 0))
+    x = img.astype(np.float32)
+    if norm['to_rgb']:
+        x = x[::-1]
+    mean = np.asarray(norm['mean'], np.float32)[:, None, None]
+    std = np.asarray(norm['std'], np.float32)[:, None, None]
+    return np.ascontiguousarray((x - mean) / std)
+
+
 class OnnxClassifier:
     """An exported mmpretrain classifier in onnxruntime, with its config's
     test pipeline (resize, crop) and normalisation.
@@ -98,25 +123,13 @@ class OnnxClassifier:
     def pipeline(self):
         """The config's test pipeline (mmpretrain transforms), built once."""
         if self._pipeline is None:
-            from mmengine.dataset import Compose
-            from mmengine.registry import init_default_scope
-            init_default_scope('mmpretrain')
-            self._pipeline = Compose(self.meta['test_pipeline'])
+            self._pipeline = build_pipeline(self.meta['test_pipeline'])
         return self._pipeline
 
     def preprocess(self, image) -> np.ndarray:
         """One image (a path or an HxWx3 array in BGR) -> the graph's input
         for it (without the batch axis)."""
-        data = dict(img_path=image) if isinstance(image, str) else dict(img=image)
-        img = self.pipeline(data)['inputs'].numpy()  # 3xHxW uint8, BGR
-        if self.meta['preprocess']:
-            return np.ascontiguousarray(img.transpose(1, 2, 0))  # HxWx3 uint8
-        x = img.astype(np.float32)
-        if self.meta['to_rgb']:
-            x = x[::-1]
-        mean = np.asarray(self.meta['mean'], np.float32)[:, None, None]
-        std = np.asarray(self.meta['std'], np.float32)[:, None, None]
-        return (x - mean) / std
+        return graph_input(self.pipeline, image, self.meta, self.meta['preprocess'])
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The graph's raw output (logits, or scores if exported with

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """What lower precision costs a classifier: top-1 agreement and logit
-differences of bf16 (CPU autocast on the fused model, as benchmark.py's bf16
-mode runs it) and of an int8 ONNX file (tools/deployment/quantize_onnx.py)
-against the fp32 model, image by image.
+differences of bf16 (the fused model with --precision bf16 of tools/test.py
+and tools/infer.py: backbone and neck under autocast) and of an int8 ONNX
+file (tools/deployment/quantize_onnx.py) against the fp32 model, image by
+image.
 
     python tools/analysis/precision_agreement.py CONFIG CKPT --images data/demo_cls/val \\
         grace_hopper.jpg [--int8 rexnet-int8.onnx] [--num 200]
@@ -21,6 +22,7 @@ import torch
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.deploy.runtime import list_images
+from rexnet_mm.utils.run_cfg import apply_precision
 
 
 def load_model(config, checkpoint):
@@ -59,6 +61,8 @@ def main(argv=None):
     for m in fused.modules():
         if hasattr(m, 'switch_to_deploy'):
             m.switch_to_deploy()
+    # bf16 as tools/test.py and tools/infer.py run it (backbone and neck autocast)
+    apply_precision(fused, 'bf16')
     int8 = None
     if args.int8:
         from rexnet_mm.deploy import OnnxClassifier
@@ -76,8 +80,7 @@ def main(argv=None):
         x = data['inputs']
         with torch.no_grad():
             logits['fp32'].append(model(x, mode='tensor')[0].numpy())
-            with torch.autocast('cpu', dtype=torch.bfloat16):
-                logits['bf16'].append(fused(x, mode='tensor')[0].float().numpy())
+            logits['bf16'].append(fused(x, mode='tensor')[0].numpy())
         if int8 is not None:
             logits['int8'].append(int8.run(int8.preprocess(path)[None])[0])
         if (i + 1) % 25 == 0 or i + 1 == len(images):

@@ -228,18 +228,11 @@ def random_input(args, h, w, batch, seed):
 
 
 def image_input(args, path, pipeline, norm):
-    """An image through the config's test pipeline, as the graph's input."""
-    from mmengine.dataset import Compose
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmpretrain')
-    img = Compose(pipeline)(dict(img_path=path))['inputs']  # 3xHxW uint8, BGR
-    if args.preprocess:
-        return img.permute(1, 2, 0)[None].contiguous()
-    x = img.float()[None]
-    if norm['to_rgb']:
-        x = x.flip(1)
-    return (x - torch.tensor(norm['mean']).view(1, 3, 1, 1)) / torch.tensor(
-        norm['std']).view(1, 3, 1, 1)
+    """An image through the config's test pipeline, as the graph's input
+    (the same preprocessing rexnet_mm.deploy.OnnxClassifier applies)."""
+    from rexnet_mm.deploy.runtime import build_pipeline, graph_input
+    return torch.from_numpy(graph_input(build_pipeline(pipeline), path, norm,
+                                        args.preprocess))[None]
 
 
 def compare(net, sess, x, names):
