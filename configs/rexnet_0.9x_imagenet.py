@@ -1,9 +1,7 @@
 # ReXNet-0.9x on ImageNet-1k (released top-1 77.2%); the recipe of rexnet_1.0x_imagenet.py.
 _base_ = './rexnet_1.0x_imagenet.py'
-from rexnet_mm import build_schedule  # noqa: E402
 
 arch = '0.9x'
 model = dict(
     backbone=dict(arch=arch),
-    head=dict(in_channels=build_schedule(arch).head_channels,
-              mid_channels=1024 if build_schedule(arch).lite else None))
+    head=dict(arch=arch))

@@ -10,8 +10,6 @@ _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
-from rexnet_mm import build_schedule  # noqa: E402
-
 custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)
 
 arch = '1.0x'
@@ -24,9 +22,7 @@ model = dict(
     head=dict(
         type='ReXNetClsHead',
         num_classes=1000,
-        in_channels=build_schedule(arch).head_channels,
-        # the released lite classifier has a 1024-wide hidden layer
-        mid_channels=1024 if build_schedule(arch).lite else None,
+        arch=arch,  # the classifier's widths follow the arch (lite: 1024 hidden)
         dropout_rate=0.2,
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
         topk=(1, 5)))

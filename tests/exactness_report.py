@@ -1,30 +1,31 @@
 #!/usr/bin/env python
 """Worst relative difference between rexnet_mm and the released models, for
-all 11 variants (official layout) and timm's rexnet_100/130/150/200/300.
+the 11 official variants (official layout) and the 10 timm implements
+(rexnet_100 ... 300 and the rounded rexnetr_100 ... 300).
 
 Randomly initialised models in the official layout (the test oracle in
 tests/official_rexnet.py, with non-trivial BN statistics) and in timm's are
 converted, loaded, and compared in eval mode at 224x224: the 7 feature taps
-of the backbone and the logits of the ImageNet config's classifier.
+of the backbone, and for the official ones the logits of the ImageNet
+config's classifier.
 
     python tests/exactness_report.py
 
-It lives beside the oracle it reports on (tests/official_rexnet.py), which
+It lives beside the oracles it reports on (tests/official_rexnet.py and
+tests/timm_rexnet.py), which
 is test code, not a tool: nothing under tools/ imports from tests/.
 """
 import os.path as osp
 
 import torch
+from timm_rexnet import TIMM_NAMES, timm_taps
 
-from rexnet_mm.analysis import build_from_config
-from rexnet_mm.models import ARCH_SETTINGS, ReXNet
+from rexnet_mm.models import ReXNet, released_archs
 from rexnet_mm.models.convert import convert_rexnet
+from rexnet_mm.runner.build import build_from_config
 from official_rexnet import official_model, randomize_bn  # this file's directory
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-TIMM = [('rexnet_100', '1.0x'), ('rexnet_130', '1.3x'), ('rexnet_150', '1.5x'),
-        ('rexnet_200', '2.0x'), ('rexnet_300', '3.0x')]
 
 
 def rel(a, b):
@@ -40,7 +41,7 @@ def backbone_of(state, arch, out_indices):
 def main():
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     worst_f = worst_l = worst_t = 0.
-    for i, arch in enumerate(ARCH_SETTINGS):
+    for i, arch in enumerate(released_archs('official')):
         torch.manual_seed(i)
         ref = randomize_bn(official_model(arch), seed=1).eval()
         _, _, state = convert_rexnet(ref.state_dict())
@@ -57,12 +58,13 @@ def main():
         import timm
     except ImportError:
         timm = None
-    for name, arch in TIMM if timm else []:
+    for arch, name in TIMM_NAMES.items() if timm else []:
         torch.manual_seed(0)
         ref = randomize_bn(timm.create_model(name), 2).eval()
         _, _, state = convert_rexnet(ref.state_dict())
         with torch.no_grad():
-            t = rel(backbone_of(state, arch, (6, ))(x)[0], ref.forward_features(x))
+            t = max(rel(o, r) for o, r in zip(backbone_of(state, arch, tuple(range(7)))(x),
+                                              timm_taps(ref, x)))
         worst_t = max(worst_t, t)
         print(f'{name:>10s}  features {t:.2e}', flush=True)
     print(f'worst relative difference: official features {worst_f:.1e}, official logits '

@@ -6,11 +6,12 @@ import sys
 
 import pytest
 import torch
+from timm_rexnet import TIMM_PARAMS, timm_model
 
-from rexnet_mm import rank_study as rs
-from rexnet_mm.analysis import ReXNetClassifier, count_complexity
-from rexnet_mm.models import ARCH_SETTINGS, ReXNet, build_schedule
-from rexnet_mm.search import candidates, schedule_complexity
+from rexnet_mm.models import ReXNet, build_schedule, released_archs
+from rexnet_mm.research import rank_study as rs
+from rexnet_mm.research.complexity import ReXNetClassifier, count_complexity
+from rexnet_mm.research.search import candidates, schedule_complexity
 from helpers.tool import run_tool
 from official_rexnet import OFFICIAL_PARAMS
 
@@ -23,12 +24,25 @@ PAPER_GFLOPS = {'0.9x': 0.35, '1.0x': 0.40, '1.3x': 0.66, '1.5x': 0.88, '2.0x': 
 run = run_tool
 
 
-@pytest.mark.parametrize('arch', list(ARCH_SETTINGS))
+RELEASED_PARAMS = {**OFFICIAL_PARAMS, **TIMM_PARAMS}
+
+
+def test_every_released_variant_has_its_oracle_number():
+    """A variant flagged released needs its published parameter count: the
+    official ones in official_rexnet.py, timm's in timm_rexnet.py (checked
+    against timm itself here)."""
+    assert set(released_archs('official')) == set(OFFICIAL_PARAMS)
+    assert set(released_archs('timm')) == set(TIMM_PARAMS)
+    for arch, n in TIMM_PARAMS.items():
+        assert sum(p.numel() for p in timm_model(arch).parameters()) == n
+
+
+@pytest.mark.parametrize('arch', released_archs())
 def test_analytic_counts_match_release(arch):
     macs, params = schedule_complexity(build_schedule(arch))
-    assert params == OFFICIAL_PARAMS[arch]  # exact
+    assert params == RELEASED_PARAMS[arch]  # exact
     n = sum(p.numel() for p in ReXNetClassifier(arch).parameters())
-    assert n == OFFICIAL_PARAMS[arch]
+    assert n == RELEASED_PARAMS[arch]
     if arch in PAPER_GFLOPS:
         ref = PAPER_GFLOPS[arch]
         assert abs(macs / 1e9 - ref) <= 0.05 * ref  # the table rounds to 2 digits

@@ -5,13 +5,15 @@ import math
 import pytest
 import torch
 import torch.nn as nn
+from timm_rexnet import TIMM_NAMES, timm_model, timm_taps
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from rexnet_mm.models import ARCH_SETTINGS, ReXNet, build_schedule
+from rexnet_mm.models import ARCH_SETTINGS, ReXNet, build_schedule, released_archs
 from rexnet_mm.models.convert import convert_rexnet, key_map
 from official_rexnet import OFFICIAL_PARAMS, official_model, randomize_bn
 
 ARCHS = list(ARCH_SETTINGS)
+OFFICIAL = released_archs('official')
 ALL = tuple(range(7))
 
 
@@ -197,9 +199,9 @@ def test_invalid_arguments(kwargs, match):
 
 
 # ------------------------------------------------------------ exactness
-@pytest.mark.parametrize('arch', ARCHS)
+@pytest.mark.parametrize('arch', OFFICIAL)
 def test_exact_to_official_layout(arch):
-    torch.manual_seed(ARCHS.index(arch))
+    torch.manual_seed(OFFICIAL.index(arch))
     ref = randomize_bn(official_model(arch, classes=10), seed=1).eval()
     assert sum(p.numel() for p in official_model(arch).parameters()) == OFFICIAL_PARAMS[arch]
     layout, found, state = convert_rexnet(ref.state_dict())
@@ -222,34 +224,32 @@ def test_exact_to_official_layout(arch):
         assert rel_diff(a, b) <= 1e-5, (arch, i, rel_diff(a, b))
 
 
-TIMM = {'rexnet_100': '1.0x', 'rexnet_130': '1.3x', 'rexnet_150': '1.5x',
-        'rexnet_200': '2.0x', 'rexnet_300': '3.0x'}
-
-
-@pytest.mark.parametrize('name', list(TIMM))
-def test_exact_to_timm(name):
-    timm = pytest.importorskip('timm')
+@pytest.mark.parametrize('arch', list(TIMM_NAMES))
+def test_exact_to_timm(arch):
+    """V1 and the rounded rexnetr: timm's file converts (variant found from
+    the shapes alone) and every tap and the logits equal timm's."""
     torch.manual_seed(1)
-    ref = randomize_bn(timm.create_model(name, pretrained=False, num_classes=7), 2).eval()
-    layout, arch, state = convert_rexnet(ref.state_dict())
-    assert (layout, arch) == ('timm', TIMM[name])
-    model = ReXNet(arch, out_indices=(6, )).eval()
+    ref = randomize_bn(timm_model(arch, num_classes=7), 2).eval()
+    layout, found, state = convert_rexnet(ref.state_dict())
+    assert (layout, found) == ('timm', arch)
+    model = ReXNet(arch, out_indices=ALL).eval()
     model.load_state_dict_checked(
         {k[9:]: v for k, v in state.items() if k.startswith('backbone.')})
     x = torch.randn(2, 3, 96, 96)
     with torch.no_grad():
-        a = model(x)[0]
-        b = ref.forward_features(x)
-    assert rel_diff(a, b) <= 1e-5
+        ours = model(x)
+        theirs = timm_taps(ref, x)
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.shape == b.shape and rel_diff(a, b) <= 1e-5, (arch, i)
     # the classifier too
     with torch.no_grad():
-        logits = torch.nn.functional.linear(a.mean((2, 3)), state['head.fc.weight'],
+        logits = torch.nn.functional.linear(ours[-1].mean((2, 3)), state['head.fc.weight'],
                                             state['head.fc.bias'])
     assert rel_diff(logits, ref(x)) <= 1e-5
 
 
 def test_key_map_covers_official_keys_exactly():
-    for arch in ARCHS:
+    for arch in OFFICIAL:
         ref = official_model(arch)
         layout = 'official-lite' if arch.startswith('lite') else 'official'
         assert set(key_map(arch, layout)) == set(ref.state_dict()), arch

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from timm_rexnet import timm_model
 
 from helpers.tool import run_tool
 from official_rexnet import official_model, randomize_bn
@@ -19,9 +20,9 @@ from official_rexnet import official_model, randomize_bn
 pytest.importorskip('mmpretrain')
 from mmengine.config import Config  # noqa: E402
 
-from rexnet_mm.analysis import build_from_config  # noqa: E402
 from rexnet_mm.models import ARCH_SETTINGS  # noqa: E402
 from rexnet_mm.models.convert import convert_rexnet  # noqa: E402
+from rexnet_mm.runner.build import build_from_config  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ARCHS = list(ARCH_SETTINGS)
@@ -30,17 +31,27 @@ ARCHS = list(ARCH_SETTINGS)
 run = run_tool
 
 
+def reference(arch):
+    """The oracle classifier: the official release's layout, else timm's."""
+    if ARCH_SETTINGS[arch]['released'] == 'official':
+        return official_model(arch)
+    return timm_model(arch)
+
+
 @pytest.mark.parametrize('arch', ARCHS)
-def test_imagenet_config_logits_equal_official(arch):
+def test_imagenet_config_logits_equal_reference(arch):
+    """Every named variant has an ImageNet config (one edit adds both), whose
+    model reproduces the official (else timm's) classifier's logits."""
     cfg = Config.fromfile(osp.join(ROOT, 'configs', f'rexnet_{arch}_imagenet.py'))
     assert cfg.model.backbone.arch == arch
     assert cfg.optim_wrapper.optimizer.nesterov and cfg.optim_wrapper.optimizer.lr == 0.5
     assert cfg.auto_scale_lr.base_batch_size == 512 and cfg.train_cfg.max_epochs == 400
-    assert cfg.model.backbone.drop_path_rate == (0.2 if arch in ('2.0x', '2.2x', '3.0x') else 0)
+    large = arch in ('2.0x', '2.2x', '3.0x', 'r-2.0x', 'r-3.0x')  # stochastic depth
+    assert cfg.model.backbone.drop_path_rate == (0.2 if large else 0)
     model, scope = build_from_config(cfg)
     assert scope == 'mmpretrain'
     torch.manual_seed(ARCHS.index(arch))
-    ref = randomize_bn(official_model(arch), seed=3).eval()
+    ref = randomize_bn(reference(arch), seed=3).eval()
     _, found, state = convert_rexnet(ref.state_dict())
     assert found == arch
     missing, unexpected = model.load_state_dict(state, strict=True)
@@ -130,3 +141,23 @@ def test_missing_imagenet_message(tmp_path):
         text=True, timeout=300, env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     assert 'data/imagenet' in proc.stderr and 'make_demo_cls.py' in proc.stderr
+
+
+def test_head_widths_follow_the_arch():
+    """ReXNetClsHead(arch=...) builds the released classifier of the arch
+    (lite: the 1024-wide hidden layer); widths alone still work; both or
+    neither are refused."""
+    from rexnet_mm.models.heads import ReXNetClsHead
+    lite = ReXNetClsHead(10, arch='lite-1.3x')
+    assert (lite.hidden[0].in_features, lite.hidden[0].out_features) == (1664, 1024)
+    assert lite.fc.in_features == 1024
+    v1 = ReXNetClsHead(10, arch='r-1.5x')
+    assert v1.hidden is None and v1.fc.in_features == 1920
+    assert ReXNetClsHead(10, 1280, 1024).state_dict().keys() == \
+        ReXNetClsHead(10, arch='lite-1.0x').state_dict().keys()
+    with pytest.raises(ValueError, match='give arch .* not both'):
+        ReXNetClsHead(10, 1280, arch='1.0x')
+    with pytest.raises(ValueError, match='needs arch'):
+        ReXNetClsHead(10)
+    with pytest.raises(ValueError, match=r"arch must be one of .*'r-1.0x'"):
+        ReXNetClsHead(10, arch='r-9x')

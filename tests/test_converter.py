@@ -105,7 +105,7 @@ def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source):
     load_from pointing at one is converted into the work dir."""
     from mmengine.config import Config
 
-    from rexnet_mm.utils.run_cfg import convert_official_load_from
+    from rexnet_mm.runner.run_cfg import convert_official_load_from
     if source == 'timm':
         timm = pytest.importorskip('timm')
         torch.manual_seed(0)

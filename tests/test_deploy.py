@@ -65,7 +65,7 @@ def test_reparameterize_tool_and_deploy_knob(tmp_path):
     pytest.importorskip('mmpretrain')
     from mmengine.config import Config
 
-    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.build import build_from_config
     from helpers.tool import ROOT, run_tool
     cfg_path = osp.join(ROOT, 'configs/rexnet_lite-1.0x_imagenet.py')
     torch.manual_seed(0)

@@ -7,7 +7,6 @@ import os.path as osp
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 
@@ -16,8 +15,8 @@ pytest.importorskip('mmdet')
 
 from mmengine.config import Config  # noqa: E402
 
-from rexnet_mm.analysis import build_from_config, dummy_det_samples  # noqa: E402
 from rexnet_mm.models import build_schedule  # noqa: E402
+from rexnet_mm.runner.build import build_from_config, demo_det_batch  # noqa: E402
 from helpers.tool import repo_configs  # noqa: E402
 
 # the COCO configs: every mmdet config but the demo ones (found by their base chain)
@@ -58,27 +57,14 @@ def test_paper_param_counts():
         assert abs(n - paper) / paper <= 0.03, (name, n)
 
 
-def _masks(samples, h, w):
-    from mmdet.structures.mask import BitmapMasks
-    for s in samples:
-        boxes = s.gt_instances.bboxes
-        m = np.zeros((len(boxes), h, w), np.uint8)
-        for i, b in enumerate(boxes.round().int().tolist()):
-            m[i, max(b[1], 0):b[3], max(b[0], 0):b[2]] = 1
-        s.gt_instances.masks = BitmapMasks(m, h, w)
-    return samples
-
-
 @pytest.mark.parametrize('kind', list(DEMOS))
 def test_loss_backward_and_odd_size_inference(kind):
     torch.manual_seed(0)
     model, _ = build_from_config(osp.join(ROOT, DEMOS[kind]))
     h, w = (160, 192) if kind != 'ssdlite' else (320, 320)
-    samples = dummy_det_samples(2, h, w, num_gt=3, num_classes=4)
-    if kind == 'mask':
-        samples = _masks(samples, h, w)
     model.train()
-    losses = model.loss(torch.randn(2, 3, h, w), samples)
+    batch = demo_det_batch(model, 2, h, w, num_gt=3, num_classes=4, with_mask=kind == 'mask')
+    losses = model(**batch, mode='loss')
     total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(x.sum() for x in v)
                 for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
@@ -91,14 +77,13 @@ def test_loss_backward_and_odd_size_inference(kind):
     # inference on a 150x203 image (not a multiple of 32): boxes inside the image
     model.eval()
     oh, ow = 150, 203
-    sample = dummy_det_samples(1, oh, ow)[0]
-    if kind != 'ssdlite':  # the two-stage models pad to 32 themselves
-        x = torch.randn(1, 3, oh, ow)
-        sample.set_metainfo(dict(batch_input_shape=(oh, ow), pad_shape=(oh, ow)))
-    else:
-        x = torch.randn(1, 3, 320, 320)
-        sample.set_metainfo(dict(img_shape=(320, 320), batch_input_shape=(320, 320),
-                                 scale_factor=(320 / ow, 320 / oh)))
+    if kind != 'ssdlite':  # the data preprocessor pads to 32 (batch_input_shape)
+        batch = demo_det_batch(model, 1, oh, ow, training=False)
+    else:  # SSDLite sees the image resized to 320x320
+        batch = demo_det_batch(model, 1, 320, 320, training=False)
+        batch['data_samples'][0].set_metainfo(dict(ori_shape=(oh, ow),
+                                                   scale_factor=(320 / ow, 320 / oh)))
+    x, sample = batch['inputs'], batch['data_samples'][0]
     model.test_cfg.get('rcnn', model.test_cfg)['score_thr'] = 0.0
     with torch.no_grad():
         res = model.predict(x, [sample])[0].pred_instances

@@ -45,7 +45,7 @@ def checkpoints(tmp_path_factory):
     ImageNet classifiers."""
     from mmengine.config import Config
 
-    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.build import build_from_config
     d = tmp_path_factory.mktemp('onnx_ckpt')
     out = {}
     for name, path in (('v1', V1), ('lite', LITE)):

@@ -248,7 +248,7 @@ def _demo_detector_checkpoint(path, arch):
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
-    from rexnet_mm.utils.run_cfg import apply_arch
+    from rexnet_mm.runner.run_cfg import apply_arch
     register_all_modules()
     cfg = Config.fromfile(DEMO_CFG)
     apply_arch(cfg, arch)
@@ -302,13 +302,14 @@ def test_arch_knob_switches_widths_and_a_lone_arch_override_stops(tiny_coco, ckp
     assert 'Evaluating bbox' in out
 
 
-def _widths_error(config, **backbone):
+def _widths_error(config, head=None, **backbone):
     from mmengine.config import Config
 
     from rexnet_mm.models import ReXNet
     from rexnet_mm.runner.checks import check_widths
     cfg = Config.fromfile(os.path.join(ROOT, config))
     cfg.merge_from_dict({f'model.backbone.{k}': v for k, v in backbone.items()})
+    cfg.merge_from_dict({f'model.head.{k}': v for k, v in (head or {}).items()})
     b = cfg.model.backbone
     with torch.device('meta'):
         net = torch.nn.Module()
@@ -322,7 +323,13 @@ def test_width_check_covers_ssd_and_classifier_heads():
     msg = _widths_error('configs/ssdlite_rexnet_coco.py', arch='0.9x')
     assert 'model.neck.in_channels=[117,1152]' in msg
     assert 'model.bbox_head.in_channels=[117,1152,512,256,256,128]' in msg
+    # the configs' classifier takes the arch: it must be the backbone's
     msg = _widths_error('configs/rexnet_1.0x_imagenet.py', arch='1.5x')
+    assert 'model.head.arch=1.0x' in msg and 'model.head.arch=1.5x' in msg
+    assert '--arch 1.5x' in msg
+    # a classifier given its width instead
+    msg = _widths_error('configs/rexnet_1.0x_imagenet.py', arch='1.5x',
+                        head=dict(arch=None, in_channels=1280))
     assert 'model.head.in_channels=1920' in msg and 'model.head.in_channels=1280' in msg
 
 

@@ -12,7 +12,7 @@ pytest.importorskip('mmseg')
 
 from mmengine.config import Config  # noqa: E402
 
-from rexnet_mm.analysis import build_from_config, dummy_seg_samples  # noqa: E402
+from rexnet_mm.runner.build import build_from_config, dummy_seg_samples  # noqa: E402
 from helpers.tool import load_tool, repo_configs, run_tool  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -87,7 +87,7 @@ def save_untrained(work_dir, config):
     import torch
     from mmengine.config import Config
 
-    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.build import build_from_config
     torch.manual_seed(0)
     model, _ = build_from_config(Config.fromfile(osp.join(ROOT, config)))
     path = osp.join(work_dir, 'untrained.pth')

@@ -20,7 +20,7 @@ import sys
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.runner.checks import check_checkpoint_fits
-from rexnet_mm.utils.run_cfg import add_precision_arg, apply_precision, load_config
+from rexnet_mm.runner.run_cfg import add_precision_arg, apply_precision, load_config
 
 
 def check_image(path):
@@ -146,7 +146,7 @@ def main(argv=None):
         return 0
     cfg = load_config(args.model)
     # the checkpoint must fit before the toolkit's loader (which only warns) runs
-    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.build import build_from_config
     check_checkpoint_fits(build_from_config(cfg.copy())[0], checkpoint, 'test')
     if cfg.default_scope == 'mmdet':
         detect(cfg, checkpoint, images, args.out_dir, args.score_thr, args.device,

@@ -10,9 +10,9 @@ import torch
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
 from rexnet_mm.runner.checks import check_checkpoint_fits
-from rexnet_mm.utils.run_cfg import (add_precision_arg, apply_precision, build_runner,
-                                     check_datasets, load_config, parse_common_args,
-                                     setup_cpu_distributed, teardown_distributed)
+from rexnet_mm.runner.run_cfg import (add_precision_arg, apply_precision, build_runner,
+                                      check_datasets, load_config, parse_common_args,
+                                      setup_cpu_distributed, teardown_distributed)
 
 
 def parse_args(argv=None):

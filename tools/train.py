@@ -11,9 +11,9 @@ import os.path as osp
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
 from rexnet_mm.runner import ExactResumeHook
 from rexnet_mm.runner.checks import check_checkpoint_fits
-from rexnet_mm.utils.run_cfg import (build_runner, check_datasets, convert_official_load_from,
-                                     load_config, parse_common_args, setup_cpu_distributed,
-                                     teardown_distributed)
+from rexnet_mm.runner.run_cfg import (build_runner, check_datasets, convert_official_load_from,
+                                      load_config, parse_common_args, setup_cpu_distributed,
+                                      teardown_distributed)
 
 
 def parse_args(argv=None):

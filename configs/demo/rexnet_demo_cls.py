@@ -3,15 +3,13 @@
 #   python tools/misc/make_demo_cls.py data/demo_cls
 #   python tools/train.py configs/demo/rexnet_demo_cls.py
 _base_ = '../rexnet_1.0x_imagenet.py'
-from rexnet_mm import build_schedule  # noqa: E402
 
 data_root = 'data/demo_cls'
 num_classes = 4
 demo_arch = dict(width_mult=0.5)  # a custom half-width ReXNet: quick on a CPU
 model = dict(
     backbone=dict(arch=dict(_delete_=True, **demo_arch)),
-    head=dict(num_classes=num_classes, in_channels=build_schedule(demo_arch).head_channels,
-              dropout_rate=0.,
+    head=dict(arch=dict(_delete_=True, **demo_arch), num_classes=num_classes, dropout_rate=0.,
               topk=(1, )))
 data_preprocessor = dict(num_classes=num_classes)
 train_pipeline = [

@@ -20,19 +20,32 @@ NUM_STAGES = len(STAGES)
 # out_indices 0-5 are the six stages, 6 is the head conv.
 NUM_OUTPUTS = NUM_STAGES + 1
 
-# The released variants. Any key of ARCH_DEFAULTS may be overridden by a dict arch.
+# Where a named variant's weights were published (the ``released`` flag).
+RELEASES = ('official', 'timm')
+
+# The named variants: arch settings (any key of ARCH_DEFAULTS) plus
+# ``released``: 'official' (clovaai/rexnet: ReXNetV1 and ReXNet-lite), 'timm'
+# (only timm publishes weights: its rexnetr_200 / rexnetr_300, trained by Ross
+# Wightman) or None (the architecture alone). timm's rexnetr_* ("rounded") are
+# ReXNetV1 with every width, the SE's and the head conv's too, a multiple of 8
+# (16 for 3.0x).
 ARCH_SETTINGS: Dict[str, dict] = {
-    '0.9x': dict(width_mult=0.9),
-    '1.0x': dict(width_mult=1.0),
-    '1.3x': dict(width_mult=1.3),
-    '1.5x': dict(width_mult=1.5),
-    '2.0x': dict(width_mult=2.0),
-    '2.2x': dict(width_mult=2.2),
-    '3.0x': dict(width_mult=3.0),
-    'lite-1.0x': dict(width_mult=1.0, lite=True),
-    'lite-1.3x': dict(width_mult=1.3, lite=True),
-    'lite-1.5x': dict(width_mult=1.5, lite=True),
-    'lite-2.0x': dict(width_mult=2.0, lite=True),
+    '0.9x': dict(width_mult=0.9, released='official'),
+    '1.0x': dict(width_mult=1.0, released='official'),
+    '1.3x': dict(width_mult=1.3, released='official'),
+    '1.5x': dict(width_mult=1.5, released='official'),
+    '2.0x': dict(width_mult=2.0, released='official'),
+    '2.2x': dict(width_mult=2.2, released='official'),
+    '3.0x': dict(width_mult=3.0, released='official'),
+    'lite-1.0x': dict(width_mult=1.0, lite=True, released='official'),
+    'lite-1.3x': dict(width_mult=1.3, lite=True, released='official'),
+    'lite-1.5x': dict(width_mult=1.5, lite=True, released='official'),
+    'lite-2.0x': dict(width_mult=2.0, lite=True, released='official'),
+    'r-1.0x': dict(width_mult=1.0, divisor=8, released=None),
+    'r-1.3x': dict(width_mult=1.3, divisor=8, released=None),
+    'r-1.5x': dict(width_mult=1.5, divisor=8, released=None),
+    'r-2.0x': dict(width_mult=2.0, divisor=8, released='timm'),
+    'r-3.0x': dict(width_mult=3.0, divisor=16, released='timm'),
 }
 
 ARCH_DEFAULTS = dict(
@@ -41,12 +54,21 @@ ARCH_DEFAULTS = dict(
     lite=False,  # ReXNet-lite: no SE, ReLU6 everywhere, channels divisible
     use_se=None,  # None: V1 uses SE in stages 3-6, lite never
     se_ratio=12,  # SE reduction: C -> C // se_ratio
-    divisor=None,  # channel divisor; None: 1 for V1, 8 for lite
+    divisor=None,  # channel divisor; None: 1 for V1, 8 for lite (V1 > 1: timm's rexnetr rule)
     widths=None,  # explicit block output widths (overrides the linear rule)
     expand_ratio=6,  # expansion of stages 2-6 (stage 1 is always 1)
     stem_channels=None,  # None: 32 rule of the release
     head_channels=None,  # None: int(1280 * width_mult) rule of the release
 )
+
+
+def released_archs(source: Optional[str] = None) -> List[str]:
+    """Names of the variants with published weights (from ``source`` only,
+    when given: 'official' or 'timm')."""
+    if source is not None and source not in RELEASES:
+        raise ValueError(f'source must be one of {RELEASES} or None, but got {source!r}')
+    return [a for a, s in ARCH_SETTINGS.items()
+            if s['released'] is not None and source in (None, s['released'])]
 
 
 class BlockSpec(NamedTuple):
@@ -56,6 +78,8 @@ class BlockSpec(NamedTuple):
     stride: int
     use_se: bool
     stage: int  # 0-based stage index
+    mid_channels: int  # width of the expansion / depthwise conv
+    se_channels: int  # width inside the SE (0 without SE)
 
 
 class Schedule(NamedTuple):
@@ -64,6 +88,9 @@ class Schedule(NamedTuple):
     head_channels: int
     se_ratio: int
     lite: bool
+    # hidden width of the released classifier on the pooled head conv: the
+    # lite head's 1024-wide linear; None for V1 (dropout and a linear only)
+    cls_mid_channels: Optional[int] = None
 
     @property
     def stage_blocks(self) -> Tuple[int, ...]:
@@ -82,6 +109,9 @@ class Schedule(NamedTuple):
         """Strides of each out_index as released (output stride 32)."""
         return out_strides(32)
 
+
+# the released ReXNet-lite classifier's hidden linear
+LITE_CLS_MID_CHANNELS = 1024
 
 OUTPUT_STRIDES = (8, 16, 32)
 
@@ -137,6 +167,7 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
             raise ValueError(f'arch must be one of {list(ARCH_SETTINGS)} or a dict, '
                              f'but got {arch!r}')
         cfg = dict(ARCH_DEFAULTS, **ARCH_SETTINGS[arch])
+        del cfg['released']
     elif isinstance(arch, dict):
         unknown = set(arch) - set(ARCH_DEFAULTS)
         if unknown:
@@ -218,23 +249,39 @@ def build_schedule(arch: Union[str, dict] = '1.0x') -> Schedule:
             outs.append(div(planes * w))
         # for n == 1 the lite step is undefined but never used
     use_se = (not lite) if cfg['use_se'] is None else cfg['use_se']
+    # V1 with a divisor (timm's rexnetr) rounds the SE and head widths too
+    rounded = not lite and divisor > 1
+
+    def se_width(mid: int) -> int:
+        if rounded:  # timm: make_divisible(int(mid * (1 / 12)), ch_div)
+            return make_divisible(int(mid * (1 / cfg['se_ratio'])), divisor)
+        return mid // cfg['se_ratio']
 
     blocks: List[BlockSpec] = []
     k = 0
     for s, (num, (_, stride, t, se)) in enumerate(zip(depths, STAGES)):
         for j in range(num):
+            t = t if t == 1 else cfg['expand_ratio']
+            mid = ins[k] * t
+            with_se = bool(se and use_se)
+            se_mid = se_width(mid) if with_se else 0
+            if with_se and se_mid < 1:
+                raise _arch_error(f'se_ratio={cfg["se_ratio"]} leaves no channel in the SE of '
+                                  f'block {k} ({mid} channels); use a smaller se_ratio')
             blocks.append(
-                BlockSpec(ins[k], outs[k], t if t == 1 else cfg['expand_ratio'],
-                          stride if j == 0 else 1, bool(se and use_se), s))
+                BlockSpec(ins[k], outs[k], t, stride if j == 0 else 1, with_se, s, mid, se_mid))
             k += 1
 
     if cfg['head_channels'] is not None:
         head = cfg['head_channels']
     elif lite:
         head = int(1280 * w) if w > 1 else 1280
+    elif rounded:
+        head = make_divisible(1280 * w, divisor)
     else:
         head = int(1280 * w)
-    return Schedule(stem, tuple(blocks), head, cfg['se_ratio'], lite)
+    return Schedule(stem, tuple(blocks), head, cfg['se_ratio'], lite,
+                    LITE_CLS_MID_CHANNELS if lite else None)
 
 
 def arch_out_channels(arch: Union[str, dict] = '1.0x',

@@ -4,7 +4,8 @@ Layouts:
 - ``official``: clovaai's ReXNetV1 (``features.*`` nn.Sequential, SE, conv
   classifier ``output.1``),
 - ``official-lite``: clovaai's ReXNet-lite (no SE, ``output.0/1/4`` head),
-- ``timm``: timm's rexnet_* (``stem``, ``features.k.conv_exp`` ..., ``head.fc``).
+- ``timm``: timm's rexnet_* and rexnetr_* (``stem``, ``features.k.conv_exp`` ...,
+  ``head.fc``).
 
 rexnet_mm: backbone ``stem``, ``layer{1..6}.{j}.{conv_exp,conv_dw,se,conv_pwl}``,
 ``conv_head``; head (ReXNetClsHead) ``fc`` and, for lite, ``hidden.0/1``.
@@ -13,7 +14,7 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from .channels import ARCH_SETTINGS, build_schedule
+from .channels import ARCH_SETTINGS, build_schedule, released_archs
 
 LAYOUTS = ('official', 'official-lite', 'timm')
 _BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
@@ -120,27 +121,27 @@ def unwrap_state_dict(ckpt) -> Dict[str, torch.Tensor]:
 
 
 def _expected_shapes(arch, num_classes: int) -> Dict[str, Tuple[int, ...]]:
-    """Shapes of rexnet_mm's tensors for ``arch``, from a model built on the
-    meta device (no memory, no init)."""
+    """Shapes of rexnet_mm's tensors for ``arch`` (backbone and the released
+    classifier), from modules built on the meta device (no memory, no init)."""
+    from .classifier import ReXNetClassifierHead
     from .rexnet import ReXNet
-    sched = build_schedule(arch)
     with torch.device('meta'):
         backbone = ReXNet(arch, out_indices=(6, ))
+        head = ReXNetClassifierHead.from_arch(arch, max(num_classes, 1))
     shapes = {f'backbone.{k}': tuple(v.shape) for k, v in backbone.state_dict().items()}
-    pen = sched.head_channels
-    if sched.lite:
-        shapes.update({'head.hidden.0.weight': (1024, pen), 'head.hidden.0.bias': (1024, )})
-        shapes.update({f'head.hidden.1.{t}': (1024, ) for t in _BN[:4]})
-        shapes['head.hidden.1.num_batches_tracked'] = ()
-        shapes.update({'head.fc.weight': (num_classes, 1024), 'head.fc.bias': (num_classes, )})
-    else:
-        shapes.update({'head.fc.weight': (num_classes, pen), 'head.fc.bias': (num_classes, )})
+    shapes.update({f'head.{k}': tuple(v.shape) for k, v in head.state_dict().items()})
     return shapes
 
 
 def _family(layout: str) -> List[str]:
-    lite = layout == 'official-lite'
-    return [a for a in ARCH_SETTINGS if a.startswith('lite-') == lite]
+    """The named variants a layout can hold: official lite files the lite
+    ones, official V1 files the official V1 ones, timm files every non-lite
+    one (V1 and rexnetr)."""
+    if layout == 'official-lite':
+        return [a for a in ARCH_SETTINGS if build_schedule(a).lite]
+    if layout == 'official':
+        return [a for a in released_archs('official') if not build_schedule(a).lite]
+    return [a for a in ARCH_SETTINGS if not build_schedule(a).lite]
 
 
 def _try_convert(state, arch, layout):
@@ -188,8 +189,6 @@ def convert_rexnet(ckpt, arch=None):
     candidates = _family(layout) if arch is None else [arch]
     reasons = {}
     for a in candidates:
-        if layout == 'timm' and build_schedule(a).lite:
-            continue
         out, why = _try_convert(state, a, layout)
         if out is not None:
             return layout, a, out

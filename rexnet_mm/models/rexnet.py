@@ -1,5 +1,6 @@
 """ReXNet backbone (Han et al., "Rethinking Channel Dimensions for Efficient
-Model Design", CVPR 2021) for OpenMMLab: V1 0.9x-3.0x and lite 1.0x-2.0x."""
+Model Design", CVPR 2021) for OpenMMLab: V1 0.9x-3.0x, lite 1.0x-2.0x and
+timm's rexnetr 1.0x-3.0x."""
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -77,16 +78,19 @@ class SEWithNorm(BaseModule):
 
     Args:
         channels (int): channels of the block's depthwise output.
-        ratio (int): reduction, to ``channels // ratio`` in the middle.
+        mid_channels (int, optional): width in the middle; None means
+            ``channels // ratio`` (the block passes its schedule's width).
+        ratio (int): reduction, used when ``mid_channels`` is None. Default 12.
         norm_cfg (dict): the norm after the first conv. Default BN.
         act_cfg (dict): the activation after it, as mmpretrain's ``SELayer``
             takes. Default ReLU (the release's).
     """
 
-    def __init__(self, channels: int, ratio: int = 12, norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='ReLU'), init_cfg=None):
+    def __init__(self, channels: int, mid_channels: Optional[int] = None, ratio: int = 12,
+                 norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='ReLU'),
+                 init_cfg=None):
         super().__init__(init_cfg)
-        mid = channels // ratio
+        mid = channels // ratio if mid_channels is None else mid_channels
         if mid < 1:
             raise ValueError(f'arch: se_ratio={ratio} leaves no channel in the SE of a '
                              f'{channels}-channel block; use a smaller se_ratio')
@@ -124,13 +128,13 @@ class SEWithNorm(BaseModule):
 class LinearBottleneck(BaseModule):
     """ReXNet's block: [1x1 expand, act] -> 3x3 depthwise, BN -> [SE] -> ReLU6
     -> 1x1 project, BN; with stride 1 and in <= out a partial residual adds the
-    input to the first ``in`` output channels."""
+    input to the first ``in`` output channels. Every width comes from
+    ``spec`` (the schedule's :class:`BlockSpec`)."""
 
-    def __init__(self, spec: BlockSpec, se_ratio: int = 12, conv_cfg=None,
-                 norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='SiLU'),
-                 dw_act_cfg: dict = dict(type='ReLU6'), drop_path_rate: float = 0.,
-                 with_cp: bool = False, stride: Optional[int] = None, dilation: int = 1,
-                 init_cfg=None):
+    def __init__(self, spec: BlockSpec, *, conv_cfg=None, norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='SiLU'), dw_act_cfg: dict = dict(type='ReLU6'),
+                 drop_path_rate: float = 0., with_cp: bool = False,
+                 stride: Optional[int] = None, dilation: int = 1, init_cfg=None):
         super().__init__(init_cfg)
         # the residual follows the released block, also where output_stride
         # turned its stride into a dilation
@@ -140,15 +144,15 @@ class LinearBottleneck(BaseModule):
         self.use_shortcut = spec.stride == 1 and spec.in_channels <= spec.out_channels
         self.with_cp = with_cp
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        mid = spec.mid_channels
         if spec.expand_ratio != 1:
-            mid = spec.in_channels * spec.expand_ratio
             self.conv_exp = ConvModule(spec.in_channels, mid, 1, act_cfg=act_cfg, **common)
         else:
-            mid = spec.in_channels
             self.conv_exp = None
         self.conv_dw = ConvModule(mid, mid, 3, stride=stride, padding=dilation,
                                   dilation=dilation, groups=mid, act_cfg=None, **common)
-        self.se = SEWithNorm(mid, ratio=se_ratio, norm_cfg=norm_cfg) if spec.use_se else None
+        self.se = SEWithNorm(mid, mid_channels=spec.se_channels,
+                             norm_cfg=norm_cfg) if spec.use_se else None
         dw_act_cfg = dict(dw_act_cfg)
         if dw_act_cfg['type'] in ('ReLU', 'ReLU6', 'LeakyReLU', 'ELU', 'SiLU', 'Hardswish'):
             # in place is safe: its input (BN or SE output) is not needed by autograd
@@ -185,9 +189,11 @@ class ReXNet(BaseModule):
     """ReXNet backbone.
 
     Args:
-        arch (str | dict): a released variant ('0.9x', '1.0x', '1.3x', '1.5x',
-            '2.0x', '2.2x', '3.0x', 'lite-1.0x', 'lite-1.3x', 'lite-1.5x',
-            'lite-2.0x') or a dict with any of the keys of
+        arch (str | dict): a named variant (``ARCH_SETTINGS``): V1 '0.9x',
+            '1.0x', '1.3x', '1.5x', '2.0x', '2.2x', '3.0x'; 'lite-1.0x',
+            'lite-1.3x', 'lite-1.5x', 'lite-2.0x'; timm's rounded rexnetr
+            'r-1.0x', 'r-1.3x', 'r-1.5x', 'r-2.0x', 'r-3.0x'. Or a dict with any
+            of the keys of
             ``rexnet_mm.models.channels.ARCH_DEFAULTS`` (width_mult, depth_mult,
             lite, use_se, se_ratio, divisor, widths, ...). Default '1.0x'.
         out_indices (Sequence[int]): which outputs to return, in this order:
@@ -296,7 +302,7 @@ class ReXNet(BaseModule):
                 dpr = drop_path_rate * k / max(n - 1, 1)
                 stride, dilation = strides[s]
                 blocks.append(
-                    LinearBottleneck(spec, se_ratio=sched.se_ratio, conv_cfg=conv_cfg,
+                    LinearBottleneck(spec, conv_cfg=conv_cfg,
                                      norm_cfg=norm_cfg, act_cfg=act_cfg, dw_act_cfg=dw_act_cfg,
                                      drop_path_rate=dpr, with_cp=with_cp,
                                      stride=stride if not blocks else 1, dilation=dilation))

@@ -27,10 +27,11 @@ def _as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else v
 
 
-def expected_widths(cfg, out_channels: List[int]) -> Dict[str, object]:
+def expected_widths(cfg, out_channels: List[int], arch=None) -> Dict[str, object]:
     """The config values that must follow the backbone's output widths
     (dotted key -> value), for the model in ``cfg``: FPN-style necks, the SSD
-    neck and head, and a classifier head after global pooling."""
+    neck and head, and a classifier head after global pooling (its
+    ``in_channels``, or its ``arch``, which must be the backbone's ``arch``)."""
     model = cfg.model
     neck, want = model.get('neck'), {}
     if isinstance(neck, dict) and isinstance(neck.get('in_channels'), (list, tuple)):
@@ -46,6 +47,8 @@ def expected_widths(cfg, out_channels: List[int]) -> Dict[str, object]:
     head = model.get('head')
     if isinstance(head, dict) and isinstance(head.get('in_channels'), int):
         want['model.head.in_channels'] = out_channels[-1]
+    if isinstance(head, dict) and head.get('arch') is not None and arch is not None:
+        want['model.head.arch'] = arch
     return want
 
 
@@ -64,7 +67,8 @@ def check_widths(cfg, model) -> None:
     if backbone is None:
         return
     out = list(backbone.out_channels)
-    wrong = {k: v for k, v in expected_widths(cfg, out).items() if get_dotted(cfg, k) != v}
+    want = expected_widths(cfg, out, backbone.arch)
+    wrong = {k: v for k, v in want.items() if get_dotted(cfg, k) != v}
     if not wrong:
         return
     have = ', '.join(f'{k}={get_dotted(cfg, k)}' for k in wrong)

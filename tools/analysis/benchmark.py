@@ -32,8 +32,8 @@ import torch
 def build_backbone(spec):
     kind, _, name = spec.partition(':')
     if kind == 'rexnet':
-        from rexnet_mm.analysis import init_weights_quietly
         from rexnet_mm.models import ReXNet
+        from rexnet_mm.runner.build import init_weights_quietly
 
         # initialised as in training (timm inits in its constructor): untrained
         # default-init activations can decay into denormals, which are slow
@@ -45,7 +45,7 @@ def build_backbone(spec):
         from mmdet.registry import MODELS
         from mmdet.utils import register_all_modules
         register_all_modules()
-        from rexnet_mm.analysis import init_weights_quietly
+        from rexnet_mm.runner.build import init_weights_quietly
         return init_weights_quietly(MODELS.build(
             dict(type=name, out_indices=(7, ) if name == 'MobileNetV2' else (3, ))))
     if kind == 'torchvision':
@@ -200,18 +200,19 @@ def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
 def config_steps(config, batch, size, device):
     """Inference and training steps of an mmdet detector or an mmseg
     segmentor on dummy images (with dummy boxes or label maps)."""
-    from rexnet_mm.analysis import build_from_config, dummy_det_samples, dummy_seg_samples
+    from rexnet_mm.runner.build import build_from_config, demo_det_batch, dummy_seg_samples
     model, scope = build_from_config(config)
     model = model.to(device)
     if scope == 'mmdet':
-        samples = dummy_det_samples(batch, size, size, num_gt=6, device=device)
+        data = demo_det_batch(model, batch, size, size, num_gt=6)
+        x, samples = data['inputs'], data['data_samples']
     elif scope == 'mmseg':
         samples = dummy_seg_samples(batch, size, size, model.decode_head.num_classes,
                                     device=device)
+        x = torch.randn(batch, 3, size, size, device=device)
     else:
         raise SystemExit(f'error: --configs takes mmdet and mmseg configs, but {config} is '
                          f'an {scope} config')
-    x = torch.randn(batch, 3, size, size, device=device)
 
     def eval_step():
         with torch.no_grad():

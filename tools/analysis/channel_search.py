@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 
-from rexnet_mm.search import candidates
+from rexnet_mm.research.search import candidates
 
 
 def pick_spread(rows, k):
@@ -60,7 +60,10 @@ def train_candidate(config, arch, seed, epochs, patience, work_dir, cfg_options=
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.model.backbone.arch = copy.deepcopy(arch)
-    cfg.model.head.in_channels = build_schedule(arch).head_channels
+    if cfg.model.head.get('arch') is not None:  # the head's widths follow its arch
+        cfg.model.head.arch = copy.deepcopy(arch)
+    else:
+        cfg.model.head.in_channels = build_schedule(arch).head_channels
     cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=1)
     cfg.param_scheduler = [dict(type='CosineAnnealingLR', T_max=epochs, by_epoch=True,
                                 begin=0, end=epochs)]

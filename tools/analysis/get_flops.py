@@ -9,7 +9,8 @@ import argparse
 import sys
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.analysis import ReXNetClassifier, build_from_config, count_complexity, parse_shape
+from rexnet_mm.research.complexity import ReXNetClassifier, count_complexity, parse_shape
+from rexnet_mm.runner.build import build_from_config
 
 
 def main(argv=None):

@@ -22,15 +22,15 @@ import torch
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.deploy.runtime import list_images
-from rexnet_mm.utils.run_cfg import apply_precision
+from rexnet_mm.runner.run_cfg import apply_precision
 
 
 def load_model(config, checkpoint):
     from mmengine.runner import load_checkpoint
 
-    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.build import build_from_config
     from rexnet_mm.runner.checks import check_checkpoint_fits
-    from rexnet_mm.utils.run_cfg import load_config
+    from rexnet_mm.runner.run_cfg import load_config
     cfg = load_config(config)
     if cfg.default_scope != 'mmpretrain':
         raise SystemExit(f'error: {config} is an {cfg.default_scope} config; this tool compares '

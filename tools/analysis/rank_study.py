@@ -16,7 +16,7 @@ import os.path as osp
 import sys
 import time
 
-from rexnet_mm import rank_study as rs
+from rexnet_mm.research import rank_study as rs
 
 
 def plot(rows, path, tol):

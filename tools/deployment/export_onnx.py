@@ -104,9 +104,9 @@ class Exportable(nn.Module):
 def build(args):
     from mmengine.runner import load_checkpoint
 
-    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.build import build_from_config
     from rexnet_mm.runner.checks import check_checkpoint_fits
-    from rexnet_mm.utils.run_cfg import load_config
+    from rexnet_mm.runner.run_cfg import load_config
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options)

@@ -22,10 +22,10 @@ def main(argv=None):
     p.add_argument('out')
     p.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
     args = p.parse_args(argv)
-    from rexnet_mm.analysis import build_from_config
+    from rexnet_mm.runner.build import build_from_config
     from rexnet_mm.runner.checks import check_checkpoint_fits, read_checkpoint
+    from rexnet_mm.runner.run_cfg import load_config
     from rexnet_mm.utils.checkpoint import save_whole
-    from rexnet_mm.utils.run_cfg import load_config
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
     if osp.exists(args.out) and osp.samefile(args.out, args.checkpoint):

@@ -131,7 +131,8 @@ def apply_arch(cfg, arch):
     """``--arch``: switch the config's ReXNet backbone to ``arch`` together
     with the widths that follow it (neck and head input widths) and a
     pretrained file named after the arch; print every change."""
-    from rexnet_mm.models.channels import arch_out_channels, build_schedule
+    from rexnet_mm.models.channels import arch_out_channels
+    from rexnet_mm.models.classifier import classifier_widths
     from rexnet_mm.runner.checks import expected_widths, get_dotted
     backbone = cfg.model.get('backbone') or {}
     if backbone.get('type') != 'ReXNet':
@@ -146,10 +147,11 @@ def apply_arch(cfg, arch):
     init = backbone.get('init_cfg')
     if isinstance(init, dict) and init.get('checkpoint') == f'checkpoints/rexnet_{old}.pth':
         changes['model.backbone.init_cfg.checkpoint'] = f'checkpoints/rexnet_{arch}.pth'
-    changes.update(expected_widths(cfg, out))
+    changes.update(expected_widths(cfg, out, arch))
     head = cfg.model.get('head')
-    if isinstance(head, dict) and head.get('type') == 'ReXNetClsHead':
-        changes['model.head.mid_channels'] = 1024 if build_schedule(arch).lite else None
+    if (isinstance(head, dict) and head.get('type') == 'ReXNetClsHead'
+            and head.get('arch') is None):
+        changes['model.head.mid_channels'] = classifier_widths(arch)[1]
     before = {k: get_dotted(cfg, k) for k in changes}
     cfg.merge_from_dict(changes)
     for k, v in changes.items():

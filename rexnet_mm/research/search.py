@@ -7,11 +7,12 @@ from the channel schedule (:mod:`rexnet_mm.models.channels`), so thousands of
 candidates are checked in seconds; ``tests/test_analysis.py`` pins the counts
 to the released models' exact parameter numbers.
 """
+import functools
 import itertools
 import math
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from .models.channels import Schedule, build_schedule, stage_depths
+from ..models.channels import Schedule, build_schedule, stage_depths
 
 
 def _out_size(n: int, stride: int) -> int:
@@ -29,7 +30,7 @@ def schedule_complexity(sched: Schedule, size: int = 224, num_classes: int = 100
     params += 27 * sched.stem_channels + bn(sched.stem_channels)
     macs += 27 * sched.stem_channels * h * w
     for b in sched.blocks:
-        mid = b.in_channels * b.expand_ratio
+        mid = b.mid_channels
         if b.expand_ratio != 1:
             params += b.in_channels * mid + bn(mid)
             macs += b.in_channels * mid * h * w
@@ -37,7 +38,7 @@ def schedule_complexity(sched: Schedule, size: int = 224, num_classes: int = 100
         params += 9 * mid + bn(mid)
         macs += 9 * mid * h * w
         if b.use_se:
-            r = mid // sched.se_ratio
+            r = b.se_channels
             params += (mid * r + r) + bn(r) + (r * mid + mid)
             macs += 2 * mid * r
         params += mid * b.out_channels + bn(b.out_channels)
@@ -45,12 +46,23 @@ def schedule_complexity(sched: Schedule, size: int = 224, num_classes: int = 100
     last, pen = sched.blocks[-1].out_channels, sched.head_channels
     params += last * pen + bn(pen)
     macs += last * pen * h * w
-    if sched.lite:
-        params += pen * 1024 + 1024 + bn(1024) + 1024 * num_classes + num_classes
-        macs += pen * 1024 + 1024 * num_classes
-    else:
-        params += pen * num_classes + num_classes
-        macs += pen * num_classes
+    head_macs, head_params = classifier_complexity(pen, sched.cls_mid_channels, num_classes)
+    return macs + head_macs, params + head_params
+
+
+@functools.lru_cache(maxsize=None)
+def classifier_complexity(in_channels: int, mid_channels: Optional[int], num_classes: int):
+    """(MACs, params) of the released classifier (:mod:`rexnet_mm.models.classifier`),
+    counted on the module itself, built on the meta device."""
+    import torch
+    import torch.nn as nn
+
+    from ..models.classifier import ReXNetClassifierHead
+    with torch.device('meta'):
+        head = ReXNetClassifierHead(in_channels, num_classes, mid_channels)
+    params = sum(p.numel() for p in head.parameters())
+    macs = sum(m.in_features * m.out_features for m in head.modules()
+               if isinstance(m, nn.Linear))
     return macs, params
 
 

@@ -1,0 +1,11 @@
+# timm's ReXNet-R 3.0x (rexnetr_300: every width a multiple of 16) on ImageNet-1k
+# with the recipe of rexnet_1.0x_imagenet.py. timm publishes its weights
+# (rexnetr_300.sw_in12k_ft_in1k: ImageNet-12k, then 1k): convert them with
+#   python tools/model_converters/rexnet_to_mm.py rexnetr_300.pth checkpoints/rexnet_r-3.0x.pth
+_base_ = './rexnet_1.0x_imagenet.py'
+
+arch = 'r-3.0x'
+drop_path_rate = 0.2  # stochastic depth for the large models, as advised
+model = dict(
+    backbone=dict(arch=arch, drop_path_rate=drop_path_rate),
+    head=dict(arch=arch))
