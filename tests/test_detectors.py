@@ -2,10 +2,7 @@
 backward), infer on odd-sized images and run a short training with evaluation
 through tools/train.py."""
 import glob
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -17,15 +14,11 @@ from mmengine.config import Config  # noqa: E402
 
 from rexnet_mm.models import build_schedule  # noqa: E402
 from rexnet_mm.runner.build import build_from_config, demo_det_batch  # noqa: E402
-from helpers.tool import repo_configs  # noqa: E402
+from helpers.tool import DEMO_DETECTORS, repo_configs  # noqa: E402
 
 # the COCO configs: every mmdet config but the demo ones (found by their base chain)
 DET_CONFIGS = [p for p in repo_configs('mmdet') if osp.basename(osp.dirname(p)) != 'demo']
-DEMOS = {
-    'faster': 'configs/demo/faster_rcnn_rexnet_demo.py',
-    'mask': 'configs/demo/mask_rcnn_rexnet_demo.py',
-    'ssdlite': 'configs/demo/ssdlite_rexnet_demo.py',
-}
+DEMOS = DEMO_DETECTORS
 
 
 @pytest.mark.parametrize('path', DET_CONFIGS, ids=osp.basename)
@@ -95,34 +88,15 @@ def test_loss_backward_and_odd_size_inference(kind):
 
 
 @pytest.mark.parametrize('kind', list(DEMOS))
-def test_short_training_with_evaluation(kind, tiny_coco):
-    data = tiny_coco / 'coco'
-    ds = 'train_dataloader.dataset.dataset' if kind == 'ssdlite' else 'train_dataloader.dataset'
-    score = 'model.test_cfg.score_thr=0.0' if kind == 'ssdlite' else \
-        'model.test_cfg.rcnn.score_thr=0.0'
-    opts = [f'{ds}.data_root={data}/', f'val_dataloader.dataset.data_root={data}/',
-            f'test_dataloader.dataset.data_root={data}/',
-            f'val_evaluator.ann_file={data}/annotations/instances_val.json',
-            f'test_evaluator.ann_file={data}/annotations/instances_val.json',
-            'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=2',
-            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-            'default_hooks.logger.interval=1', score]
-    proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools/train.py'), osp.join(ROOT, DEMOS[kind]),
-         '--work-dir', str(tiny_coco / kind), '--cfg-options', *opts],
-        cwd=tiny_coco, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
+def test_short_training_with_evaluation(kind, short_trained, tiny_coco):
+    work_dir, out = short_trained(kind)
     assert 'Iter(train) [2/2]' in out
     assert 'coco/bbox_mAP:' in out
     if kind == 'mask':
         assert 'coco/segm_mAP:' in out
     if kind == 'faster':
-        _mmdet_apis_agree(osp.join(ROOT, DEMOS[kind]), str(tiny_coco / kind / 'iter_2.pth'),
-                          str(next((data / 'val').glob('*.png'))))
+        _mmdet_apis_agree(osp.join(ROOT, DEMOS[kind]), str(work_dir / 'iter_2.pth'),
+                          str(next((tiny_coco / 'coco' / 'val').glob('*.png'))))
 
 
 def _mmdet_apis_agree(config, checkpoint, image):

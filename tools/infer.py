@@ -8,10 +8,12 @@ Semantic segmentation: prints the classes found and draws the predicted mask
 over each image into --out-dir.
     python tools/infer.py configs/demo/fpn_rexnet_demo_seg.py work_dirs/demo_seg/iter_600.pth \\
         img.png --out-dir vis/
-Classification: prints the top-k labels and scores; an exported classifier
-(tools/deployment/export_onnx.py) runs in onnxruntime in place of CONFIG + CKPT.
+Classification: prints the top-k labels and scores. An exported classifier or
+detector (tools/deployment/export_onnx.py) runs in onnxruntime in place of
+CONFIG + CKPT.
     python tools/infer.py configs/rexnet_1.0x_imagenet.py checkpoints/rexnet_1.0x.pth img.jpg
     python tools/infer.py rexnet_1.0x.onnx img.jpg
+    python tools/infer.py det.onnx img.png --out-dir vis/
 """
 import argparse
 import os
@@ -45,27 +47,44 @@ def check_image(path):
 
 
 def detect(cfg, checkpoint, images, out_dir, score_thr, device, precision):
-    import mmcv
     from mmdet.apis import inference_detector, init_detector
     from mmdet.registry import VISUALIZERS
     model = apply_precision(init_detector(cfg, checkpoint, device=device), precision, device)
     vis = VISUALIZERS.build(model.cfg.visualizer)
     vis.dataset_meta = model.dataset_meta
-    os.makedirs(out_dir, exist_ok=True)
     for path in images:
-        result = inference_detector(model, path)
-        inst = result.pred_instances
-        keep = inst.scores >= score_thr
-        classes = model.dataset_meta.get('classes', ())
-        print(f'{path}: {int(keep.sum())} detections with score >= {score_thr}')
-        for box, label, score in zip(inst.bboxes[keep], inst.labels[keep], inst.scores[keep]):
-            name = classes[label] if label < len(classes) else str(int(label))
-            print(f'  {name:>12s} {float(score):.3f}  box {[round(float(v), 1) for v in box]}')
-        img = mmcv.imread(path, channel_order='rgb')
-        out = osp.join(out_dir, osp.basename(path))
-        vis.add_datasample('result', img, data_sample=result, draw_gt=False, show=False,
-                           pred_score_thr=score_thr, out_file=out)
-        print(f'  drawn: {out}')
+        show_detections(vis, path, inference_detector(model, path), out_dir, score_thr)
+
+
+def detect_onnx(path, images, out_dir, score_thr):
+    """An exported detector (tools/deployment/export_onnx.py) in onnxruntime."""
+    from mmdet.visualization import DetLocalVisualizer
+
+    from rexnet_mm.deploy import OnnxDetector
+    det = OnnxDetector(path)
+    vis = DetLocalVisualizer(name='onnx')
+    vis.dataset_meta = dict(classes=det.classes)
+    for image in images:
+        show_detections(vis, image, det([image])[0], out_dir, score_thr)
+
+
+def show_detections(vis, path, result, out_dir, score_thr):
+    """Print the detections of one image above ``score_thr`` and draw them
+    into ``out_dir``."""
+    import mmcv
+    os.makedirs(out_dir, exist_ok=True)
+    inst = result.pred_instances
+    keep = inst.scores >= score_thr
+    classes = vis.dataset_meta.get('classes') or ()
+    print(f'{path}: {int(keep.sum())} detections with score >= {score_thr}')
+    for box, label, score in zip(inst.bboxes[keep], inst.labels[keep], inst.scores[keep]):
+        name = classes[label] if label < len(classes) else str(int(label))
+        print(f'  {name:>12s} {float(score):.3f}  box {[round(float(v), 1) for v in box]}')
+    img = mmcv.imread(path, channel_order='rgb')
+    out = osp.join(out_dir, osp.basename(path))
+    vis.add_datasample('result', img, data_sample=result, draw_gt=False, show=False,
+                       pred_score_thr=score_thr, out_file=out)
+    print(f'  drawn: {out}')
 
 
 def segment(cfg, checkpoint, images, out_dir, device, precision):
@@ -113,7 +132,7 @@ def classify_onnx(path, images, topk):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('model', help='a config, or a classifier exported by '
+    p.add_argument('model', help='a config, or a classifier or detector exported by '
                    'tools/deployment/export_onnx.py (.onnx)')
     p.add_argument('inputs', nargs='+', metavar='[CHECKPOINT] IMAGE',
                    help="the config's checkpoint (none for an .onnx file), then the images")
@@ -142,7 +161,12 @@ def main(argv=None):
         if args.precision != 'fp32':
             p.error('--precision applies to PyTorch models; an .onnx file runs as exported '
                     '(int8: tools/deployment/quantize_onnx.py)')
-        classify_onnx(args.model, images, args.topk)
+        from rexnet_mm.deploy import read_meta, session
+        kind = read_meta(session(args.model), args.model).get('kind')
+        if kind == 'detector':
+            detect_onnx(args.model, images, args.out_dir, args.score_thr)
+        else:
+            classify_onnx(args.model, images, args.topk)
         return 0
     cfg = load_config(args.model)
     # the checkpoint must fit before the toolkit's loader (which only warns) runs

@@ -2,6 +2,10 @@
 """Evaluate a checkpoint with an mmdet, mmpretrain or mmseg config.
 
     python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--show-dir vis] [--precision bf16]
+
+A detector exported by tools/deployment/export_onnx.py (.onnx) evaluates in
+onnxruntime in place of the checkpoint, with the config's data and metric:
+    python tools/test.py configs/demo/faster_rcnn_rexnet_demo.py det.onnx
 """
 import argparse
 import os.path as osp
@@ -18,7 +22,7 @@ from rexnet_mm.runner.run_cfg import (add_precision_arg, apply_precision, build_
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file, or an exported detector (.onnx)')
     parser.add_argument('--work-dir', help='the dir to save evaluation metrics')
     parser.add_argument('--out', help='dump predictions to this pickle file')
     parser.add_argument('--show-dir', help='draw predictions of every image into this dir '
@@ -38,8 +42,15 @@ def main(argv=None):
     check_datasets(cfg, splits=('test_dataloader', ))
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
-    cfg.load_from = args.checkpoint
+    onnx = args.checkpoint.endswith('.onnx')
     scope = cfg.default_scope
+    if onnx and scope != 'mmdet':
+        raise SystemExit(f'error: an .onnx file evaluates with mmdet configs (an exported '
+                         f'detector), but {args.config} is an {scope} config')
+    if onnx and args.precision != 'fp32':
+        raise SystemExit('error: --precision applies to PyTorch models; an .onnx file runs as '
+                         'exported')
+    cfg.load_from = None if onnx else args.checkpoint
     if args.show_dir:
         vis = cfg.default_hooks.get('visualization')
         if vis is None:
@@ -53,17 +64,48 @@ def main(argv=None):
             vis.update(enable=True, out_dir=args.show_dir)
 
     runner = build_runner(cfg)
-    check_checkpoint_fits(runner.model, args.checkpoint, 'test')
+    if onnx:
+        use_onnx_detector(runner, args.checkpoint)
+    else:
+        check_checkpoint_fits(runner.model, args.checkpoint, 'test')
     if args.out:
         if scope == 'mmdet':
             from mmdet.evaluation import DumpDetResults as Dump
         else:
             from mmengine.evaluator import DumpResults as Dump
         runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
-    apply_precision(runner.model, args.precision, 'cuda' if torch.cuda.is_available() else 'cpu')
+    if not onnx:
+        apply_precision(runner.model, args.precision,
+                        'cuda' if torch.cuda.is_available() else 'cpu')
     metrics = runner.test()
     teardown_distributed()
     return metrics
+
+
+def use_onnx_detector(runner, path):
+    """This run's test steps go through onnxruntime (rexnet_mm.deploy.OnnxDetector)
+    instead of the PyTorch model: same data, same metric."""
+    from rexnet_mm.deploy import OnnxDetector
+    det = OnnxDetector(path)
+    classes = list(runner.test_dataloader.dataset.metainfo.get('classes') or [])
+    if det.classes and classes and det.classes != classes:
+        raise SystemExit(f'error: {path} was exported with classes {det.classes[:5]}..., but '
+                         f"the config's test set has {classes[:5]}...")
+
+    def test_step(data):
+        samples = []
+        for img, sample in zip(data['inputs'], data['data_samples']):
+            sample.pred_instances = det.predict(img.numpy(), sample.metainfo).pred_instances
+            samples.append(sample)
+        return samples
+
+    runner.model.test_step = test_step  # this runner's model only
+    batch = runner.test_dataloader.batch_size
+    if batch and batch > 1:
+        print(f'[test] {path} runs image by image, each padded to its own size; mmdet at '
+              f'test_dataloader.batch_size={batch} pads each batch to its largest image, which '
+              f'moves detections near the padded edges: compare with the checkpoint at '
+              f'--cfg-options test_dataloader.batch_size=1', flush=True)
 
 
 if __name__ == '__main__':

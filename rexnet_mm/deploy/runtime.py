@@ -158,3 +158,122 @@ class OnnxClassifier:
                                 pred_class=self.classes[label] if label < len(self.classes)
                                 else str(label), pred_scores=scores))
         return results
+
+
+def _tuples(obj):
+    """JSON's lists back to the config's tuples (mmcv's Resize takes a tuple
+    scale, not a list)."""
+    if isinstance(obj, dict):
+        return {k: _tuples(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return tuple(_tuples(v) for v in obj)
+    return obj
+
+
+class OnnxDetector:
+    """An exported mmdet detector (SSD/SSDLite, Faster R-CNN, Mask R-CNN) in
+    onnxruntime, returning mmdet ``DetDataSample``s, so mmdet's metrics and
+    visualiser take them. The graph holds the test path up to NMS (see
+    :mod:`rexnet_mm.deploy.detector`); here: the config's test pipeline
+    (resize), normalisation unless the graph does it, padding, and after the
+    graph the rescale to the original image and, for Mask R-CNN, pasting the
+    28x28 masks into it (mmdet's ``_do_paste_mask``, threshold
+    ``mask_thr_binary``).
+
+        det = OnnxDetector('faster_rcnn.onnx')
+        det(['a.jpg'])[0].pred_instances  # bboxes, scores, labels (, masks)
+    """
+
+    def __init__(self, path: str, threads: Optional[int] = None):
+        self.path = path
+        self.session = session(path, threads)
+        self.meta = read_meta(self.session, path)
+        if self.meta.get('kind') != 'detector':
+            raise SystemExit(f'error: {path} is an exported {self.meta.get("kind")}, not a '
+                             f'detector')
+        self.inputs = {i.name: i for i in self.session.get_inputs()}
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.classes: List[str] = list(self.meta.get('classes') or [])
+        self._pipeline = None
+
+    @property
+    def pipeline(self):
+        """The config's test pipeline without annotation loading, built once."""
+        if self._pipeline is None:
+            from mmengine.dataset import Compose
+            from mmengine.registry import init_default_scope
+            init_default_scope('mmdet')
+            self._pipeline = Compose([_tuples(t) for t in self.meta['test_pipeline']
+                                      if t['type'] != 'LoadAnnotations'])
+        return self._pipeline
+
+    def graph_input(self, img, img_shape) -> np.ndarray:
+        """A resized 3xhxw BGR uint8 image -> the graph's padded float input
+        [1, 3, H, W]: normalised (unless the graph does it), zero-padded at
+        the bottom and right to the graph's static size or to a multiple of
+        the config's pad_size_divisor, as mmdet's data preprocessor pads."""
+        x = np.asarray(img, np.float32)
+        if not self.meta['preprocess']:
+            if self.meta['to_rgb']:
+                x = x[::-1]
+            x = (x - np.asarray(self.meta['mean'], np.float32)[:, None, None]) / np.asarray(
+                self.meta['std'], np.float32)[:, None, None]
+        h, w = x.shape[1:]
+        static = self.inputs['img'].shape[2:]
+        if all(isinstance(d, int) for d in static):
+            if h > static[0] or w > static[1]:
+                raise SystemExit(
+                    f"error: the test pipeline makes this image {h}x{w}, larger than the "
+                    f"{static[0]}x{static[1]} {self.path} takes; export it with --dynamic or "
+                    f'--shape {h} {w}')
+            H, W = static
+        else:
+            d = int(self.meta.get('pad_size_divisor') or 1)
+            H, W = -(-h // d) * d, -(-w // d) * d
+        out = np.zeros((1, 3, H, W), np.float32)
+        out[0, :, :h, :w] = x
+        return out
+
+    def predict(self, img, metainfo: dict):
+        """One image as the test pipeline leaves it (3xhxw BGR uint8) and its
+        metainfo (img_shape, ori_shape, scale_factor) -> a DetDataSample with
+        ``pred_instances`` in original-image coordinates."""
+        import torch
+        from mmdet.structures import DetDataSample
+        from mmengine.structures import InstanceData
+        h, w = metainfo['img_shape'][:2]
+        feed = {'img': self.graph_input(img, (h, w)),
+                'img_shape': np.asarray([h, w], np.float32)}
+        out = dict(zip(self.output_names, self.session.run(None, feed)))
+        keep = out['labels'][0] >= 0
+        dets = torch.from_numpy(out['dets'][0][keep])
+        sx, sy = metainfo.get('scale_factor', (1., 1.))
+        boxes = dets[:, :4] / dets.new_tensor([sx, sy, sx, sy])
+        inst = InstanceData(bboxes=boxes, scores=dets[:, 4],
+                            labels=torch.from_numpy(out['labels'][0][keep]).long())
+        if 'masks' in out:
+            inst.masks = self.paste_masks(torch.from_numpy(out['masks'][0][keep]), boxes,
+                                          metainfo['ori_shape'][:2])
+        sample = DetDataSample(metainfo=metainfo)
+        sample.pred_instances = inst
+        return sample
+
+    def paste_masks(self, logits, boxes, ori_shape):
+        """28x28 mask logits of each detection -> boolean masks of the original
+        image (mmdet's FCNMaskHead post-processing)."""
+        import torch
+        from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
+        h, w = int(ori_shape[0]), int(ori_shape[1])
+        if len(logits) == 0:
+            return torch.zeros(0, h, w, dtype=torch.bool)
+        masks, _ = _do_paste_mask(logits.sigmoid()[:, None], boxes, h, w, skip_empty=False)
+        return masks >= self.meta['mask_thr_binary']
+
+    def __call__(self, images: Sequence) -> list:
+        """Images (paths or HxWx3 BGR arrays) -> DetDataSamples."""
+        results = []
+        for image in images:
+            data = dict(img_path=image) if isinstance(image, str) else dict(img=image)
+            data = self.pipeline(data)
+            results.append(self.predict(data['inputs'].numpy(), data['data_samples'].metainfo))
+        return results

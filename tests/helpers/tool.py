@@ -29,6 +29,14 @@ def assert_clean_error(rc, out, *expected):
         assert text in out, f'{text!r} not in:\n{out[-3000:]}'
 
 
+# the demo detector configs (generated shapes set, CPU-sized)
+DEMO_DETECTORS = {
+    'faster': 'configs/demo/faster_rcnn_rexnet_demo.py',
+    'mask': 'configs/demo/mask_rcnn_rexnet_demo.py',
+    'ssdlite': 'configs/demo/ssdlite_rexnet_demo.py',
+}
+
+
 def demo_det_options(data_root, iters, extra=()):
     """--cfg-options values that point a demo detector config at a generated
     COCO set and make it train ``iters`` iterations, checkpointing every 2."""

@@ -15,6 +15,10 @@ Model specs: rexnet:<arch> (rexnet_mm), timm:<name>, mmdet:MobileNetV2,
 torchvision:<name>. Detector and segmentor configs (--configs) time a
 training step (forward, loss, backward) and inference on dummy images with
 dummy boxes or label maps:
+A detector config with @ort times its exported ONNX graph (the whole test
+path, NMS included) in onnxruntime, beside the same detector in eager PyTorch:
+    python tools/analysis/benchmark.py --configs configs/ssdlite_rexnet_coco.py \\
+        configs/ssdlite_rexnet_coco.py@ort --batch 1 --size 320 --ort-profile
     python tools/analysis/benchmark.py --configs \\
         configs/segmentation/deeplabv3plus_rexnet-1.0x-d8_cityscapes-512x1024.py \\
         mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3plus_4xb2-80k_cityscapes-512x1024.py \\
@@ -81,18 +85,21 @@ class OrtStep:
     quantized to int8 (static, QDQ, per-channel, calibrated on random
     input), timed on the same input as the PyTorch paths."""
 
-    def __init__(self, model, x, threads, int8=False, workdir=None):
+    def __init__(self, model, x, threads, int8=False, workdir=None, names=('input', )):
         import os
         import tempfile
+        import warnings
 
         import onnxruntime as ort
         self.tmp = tempfile.mkdtemp(prefix='rexnet_bench_', dir=workdir)
         path = os.path.join(self.tmp, 'model.onnx')
-        with torch.no_grad():
+        inputs = tuple(t.contiguous() for t in (x if isinstance(x, tuple) else (x, )))
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # the tracer's notes on shape arithmetic
             # a static graph of the timed batch (the legacy exporter: seconds,
             # where the dynamo exporter takes minutes on an fx-fused model)
-            torch.onnx.export(model.eval(), (x.contiguous(), ), path, dynamo=False,
-                              input_names=['input'], opset_version=18)
+            torch.onnx.export(model.eval(), inputs, path, dynamo=False,
+                              input_names=list(names), opset_version=18)
         if int8:
             from rexnet_mm.deploy.quantize import quantize_int8
             path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'),
@@ -104,7 +111,7 @@ class OrtStep:
         so.add_session_config_entry('session.intra_op.allow_spinning', '0')
         self.path, self.options = path, so
         self.sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
-        self.feed = {'input': x.contiguous().numpy()}
+        self.feed = {n: t.numpy() for n, t in zip(names, inputs)}
 
     def __call__(self):
         self.sess.run(None, self.feed)
@@ -197,19 +204,33 @@ def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
     return eval_step, train_step
 
 
-def config_steps(config, batch, size, device):
+def config_steps(config, batch, h, w, device, ort=False, threads=None):
     """Inference and training steps of an mmdet detector or an mmseg
-    segmentor on dummy images (with dummy boxes or label maps)."""
+    segmentor on dummy HxW images (with dummy boxes or label maps). With
+    ``ort``: the detector's inference as exported by
+    tools/deployment/export_onnx.py (rexnet_mm.deploy.detector: the whole
+    test path with NMS), in onnxruntime, on the same input."""
     from rexnet_mm.runner.build import build_from_config, demo_det_batch, dummy_seg_samples
     model, scope = build_from_config(config)
     model = model.to(device)
+    if ort:
+        from rexnet_mm.deploy.detector import DetectorExport
+        if scope != 'mmdet' or batch != 1:
+            raise SystemExit(f'error: {config}@ort: the ONNX path times mmdet detectors at '
+                             f'--batch 1')
+        model.eval()
+        x = demo_det_batch(model, 1, h, w, training=False)['inputs']
+        net = DetectorExport(model).eval()
+        step = OrtStep(net, (x, torch.tensor([float(h), float(w)])), threads,
+                       names=('img', 'img_shape'))
+        return model, step, None
     if scope == 'mmdet':
-        data = demo_det_batch(model, batch, size, size, num_gt=6)
+        data = demo_det_batch(model, batch, h, w, num_gt=6)
         x, samples = data['inputs'], data['data_samples']
     elif scope == 'mmseg':
-        samples = dummy_seg_samples(batch, size, size, model.decode_head.num_classes,
+        samples = dummy_seg_samples(batch, h, w, model.decode_head.num_classes,
                                     device=device)
-        x = torch.randn(batch, 3, size, size, device=device)
+        x = torch.randn(batch, 3, h, w, device=device)
     else:
         raise SystemExit(f'error: --configs takes mmdet and mmseg configs, but {config} is '
                          f'an {scope} config')
@@ -274,6 +295,8 @@ def main(argv=None):
                    help='detector or segmentor configs (instead of --models)')
     p.add_argument('--batch', type=int, default=16)
     p.add_argument('--size', type=int, default=224)
+    p.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                   help='input height and width (default: --size square)')
     p.add_argument('--device', default='cpu')
     p.add_argument('--modes', nargs='+', default=None, choices=['eval', 'train'],
                    help='default: eval and train; eval alone with @modes and --preset')
@@ -291,17 +314,29 @@ def main(argv=None):
                    help='after timing, the share of time per op type of each @ort model')
     args = p.parse_args(argv)
     if args.modes is None:
-        deploy = args.preset or any('@' in m for m in args.models)
+        deploy = args.preset or any('@' in m for m in args.models + (args.configs or []))
         args.modes = ['eval'] if deploy else ['eval', 'train']
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
     named = []
+    h, w = args.shape or (args.size, args.size)
     if args.configs:
         for c in args.configs:
-            model, ev, tr = config_steps(c, args.batch, args.size, device)
-            named.append((c.split('/')[-1].replace('.py', ''), model, ev, tr))
+            base, _, mode = c.partition('@')
+            if mode not in ('', 'ort'):
+                raise SystemExit(f'error: config spec {c!r}: the mode after @ must be ort (the '
+                                 f'detector exported to ONNX, in onnxruntime)')
+            if mode and (device.type != 'cpu' or args.modes != ['eval']):
+                raise SystemExit(f'error: {c}: @ort times CPU inference: use --modes eval '
+                                 f'(and --device cpu)')
+            if mode:
+                print(f'[benchmark] exporting {base} to ONNX ...', flush=True)
+            model, ev, tr = config_steps(base, args.batch, h, w, device, mode == 'ort',
+                                         torch.get_num_threads())
+            named.append((base.split('/')[-1].replace('.py', '') + (f'@{mode}' if mode else ''),
+                          model, ev, tr))
     else:
         specs = DEPLOY_PRESET if args.preset == 'deploy' else args.models
         for spec in specs:
@@ -337,7 +372,7 @@ def main(argv=None):
         precision = 'precision and path per @mode'
 
     layout = ', channels_last' if args.channels_last else ''
-    print(table(results, args.batch, f'batch {args.batch}, {args.size}x{args.size}, {precision}'
+    print(table(results, args.batch, f'batch {args.batch}, {h}x{w}, {precision}'
                 f'{layout}, {dev}, torch {torch.__version__}'))
     if args.ort_profile:
         for name, _, step, _ in named:

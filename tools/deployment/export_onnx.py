@@ -1,11 +1,23 @@
 #!/usr/bin/env python
-"""Export a ReXNet classifier (mmpretrain config) or backbone to ONNX, then
-check it in onnxruntime against PyTorch.
+"""Export a ReXNet classifier (mmpretrain config), detector (mmdet config) or
+backbone to ONNX, then check it in onnxruntime against PyTorch.
 
     python tools/deployment/export_onnx.py configs/rexnet_1.0x_imagenet.py CKPT \\
         --out rexnet.onnx --deploy --check [IMG ...]
+    python tools/deployment/export_onnx.py configs/demo/faster_rcnn_rexnet_demo.py CKPT \\
+        --out det.onnx --dynamic --check [IMG ...]
     python tools/deployment/export_onnx.py configs/faster_rcnn_rexnet_fpn_coco.py CKPT \\
         --backbone --out backbone.onnx --dynamic --check
+
+Detectors (SSD/SSDLite, Faster R-CNN, Mask R-CNN): the whole test path up to
+NMS in standard ONNX ops (rexnet_mm/deploy/detector.py), inputs ``img``
+[1, 3, H, W] (normalised, or BGR 0-255 with --preprocess) and ``img_shape``
+[2] (its unpadded height and width); outputs ``dets`` [1, N, 5], ``labels``
+[1, N] (-1: no detection) and for Mask R-CNN ``masks`` [1, N, 28, 28] (mask
+logits, pasted into the image by rexnet_mm.deploy.OnnxDetector). Exported
+with the TorchScript exporter (data-dependent NMS); batch 1. ``--check``
+compares onnxruntime's detections with ``model.test_step``'s on images
+(default: matplotlib's sample photograph).
 
 Graph input ``input``: the network's input, a normalised float NCHW tensor
 (what ``model(x, mode='tensor')`` takes), as timm exports; with --preprocess a
@@ -37,7 +49,8 @@ MIN_DYNAMIC = 64  # smallest height and width of a --dynamic graph
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('config', help='an mmpretrain config (or any config, with --backbone)')
+    p.add_argument('config', help='an mmpretrain or mmdet config (or any config, with '
+                   '--backbone)')
     p.add_argument('checkpoint', help='its checkpoint (a deploy checkpoint with '
                    '--cfg-options model.backbone.deploy=True ...)')
     p.add_argument('--out', required=True, help='the .onnx file to write')
@@ -58,7 +71,12 @@ def parse_args(argv=None):
     p.add_argument('--check', nargs='*', metavar='IMG',
                    help='run the file in onnxruntime on random input (and on these images) '
                    f'and fail if it differs from PyTorch by more than {MAX_REL:g} relative')
-    p.add_argument('--exporter', choices=['dynamo', 'torchscript'], default='dynamo')
+    p.add_argument('--max-dets', type=int,
+                   help="detectors: rows N of the outputs (default: the config's max_per_img)")
+    p.add_argument('--score-thr', type=float,
+                   help="detectors: final score threshold (default: the config's)")
+    p.add_argument('--exporter', choices=['dynamo', 'torchscript'],
+                   help='default: dynamo; torchscript for detectors (the only one they take)')
     p.add_argument('--overwrite', action='store_true', help='replace an existing --out')
     p.add_argument('--cfg-options', nargs='+', default=None, help='override config settings')
     args = p.parse_args(argv)
@@ -72,6 +90,10 @@ def parse_args(argv=None):
         p.error(f'--opset must be in 14-23, but got {args.opset}')
     if args.backbone and (args.softmax or args.preprocess):
         p.error('--softmax and --preprocess apply to classifiers, not to --backbone')
+    if args.max_dets is not None and args.max_dets < 1:
+        p.error(f'--max-dets must be >= 1, but got {args.max_dets}')
+    if args.score_thr is not None and not 0 <= args.score_thr < 1:
+        p.error(f'--score-thr must be in [0, 1), but got {args.score_thr}')
     return args
 
 
@@ -110,10 +132,10 @@ def build(args):
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options)
-    if cfg.default_scope != 'mmpretrain' and not args.backbone:
+    if cfg.default_scope not in ('mmpretrain', 'mmdet') and not args.backbone:
         raise SystemExit(f'error: {args.config} is an {cfg.default_scope} config: the whole '
-                         f'model exports for mmpretrain classifiers; pass --backbone to export '
-                         f'its backbone alone')
+                         f'model exports for mmpretrain classifiers and mmdet detectors; pass '
+                         f'--backbone to export its backbone alone')
     if cfg.get('data_preprocessor') is not None:  # as mmpretrain's init_model
         cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     model, _ = build_from_config(cfg)
@@ -169,7 +191,10 @@ def class_names(cfg, checkpoint):
     ds = (cfg.get('test_dataloader') or {}).get('dataset', {})
     classes = (ds.get('metainfo') or {}).get('classes')
     if not classes and ds.get('type'):
-        from mmpretrain.registry import DATASETS
+        if cfg.default_scope == 'mmdet':
+            from mmdet.registry import DATASETS
+        else:
+            from mmpretrain.registry import DATASETS
         cls = DATASETS.get(ds['type'])
         classes = getattr(cls, 'METAINFO', {}).get('classes') if cls else None
     return list(classes or [])
@@ -256,7 +281,7 @@ def compare(net, sess, x, names):
 def main(argv=None):
     args = parse_args(argv)
     from rexnet_mm.deploy.runtime import META_KEY, require, session
-    require('onnx', 'onnxruntime', *(['onnxscript'] if args.exporter == 'dynamo' else []))
+    require('onnx', 'onnxruntime')
     import onnx
     if osp.isdir(args.out):
         raise SystemExit(f'error: --out {args.out} is a directory')
@@ -266,19 +291,51 @@ def main(argv=None):
         if not osp.isfile(img):
             raise SystemExit(f'error: --check image {img} does not exist')
     cfg, model = build(args)
+    detector = cfg.default_scope == 'mmdet' and not args.backbone
+    if detector:
+        if args.exporter == 'dynamo':
+            raise SystemExit('error: detectors export with --exporter torchscript (their NMS '
+                             'keeps a data-dependent number of boxes)')
+        if args.batch != 1 or args.softmax:
+            raise SystemExit('error: detectors export at batch 1 and output detections '
+                             '(--batch and --softmax are for classifiers)')
+    elif args.max_dets is not None or args.score_thr is not None:
+        raise SystemExit('error: --max-dets and --score-thr apply to detectors')
+    args.exporter = args.exporter or ('torchscript' if detector else 'dynamo')
+    if args.exporter == 'dynamo':
+        require('onnxscript')
     pipeline = test_pipeline(cfg)
-    h, w = args.shape or default_shape(pipeline)
-    norm = norm_of(model) if cfg.default_scope == 'mmpretrain' else None
-    if args.backbone:
-        backbone = model.backbone
-        net = Exportable(backbone, True).eval()
-        strides = getattr(backbone, 'out_strides', None) or [None] * len(backbone.out_indices)
-        names = [f'tap{i}_stride{s}' if s else f'tap{i}'
-                 for i, s in zip(backbone.out_indices, strides)]
+    norm = norm_of(model) if cfg.default_scope in ('mmpretrain', 'mmdet') else None
+    extra = {}
+    if detector:
+        from rexnet_mm.deploy.detector import DetectorExport
+        try:
+            net = DetectorExport(model, args.max_dets, args.score_thr, args.preprocess).eval()
+        except ValueError as e:
+            raise SystemExit(f'error: {args.config}: {e}') from None
+        h, w = args.shape or det_default_shape(pipeline, model)
+        names = net.output_names
+        example = det_input(args, h, w, 0)
+        rcnn = cfg.model.test_cfg.get('rcnn', {})
+        extra = dict(detector=net.kind, max_dets=net.max_dets,
+                     score_thr=net.final_cfg['score_thr'],
+                     pad_size_divisor=getattr(model.data_preprocessor, 'pad_size_divisor', 1),
+                     mask_thr_binary=rcnn.get('mask_thr_binary', 0.5))
     else:
-        net = Exportable(model, False, args.softmax, norm if args.preprocess else None).eval()
-        names = ['scores' if args.softmax else 'logits']
-    example = random_input(args, h, w, max(args.batch, 2) if args.dynamic else args.batch, 0)
+        h, w = args.shape or default_shape(pipeline)
+        if args.backbone:
+            backbone = model.backbone
+            net = Exportable(backbone, True).eval()
+            strides = (getattr(backbone, 'out_strides', None)
+                       or [None] * len(backbone.out_indices))
+            names = [f'tap{i}_stride{s}' if s else f'tap{i}'
+                     for i, s in zip(backbone.out_indices, strides)]
+        else:
+            net = Exportable(model, False, args.softmax,
+                             norm if args.preprocess else None).eval()
+            names = ['scores' if args.softmax else 'logits']
+        example = (random_input(args, h, w, max(args.batch, 2) if args.dynamic else args.batch,
+                                0), )
 
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix='.onnx.part', dir=osp.dirname(osp.abspath(args.out)))
@@ -286,18 +343,24 @@ def main(argv=None):
     try:
         t = time.time()
         print(f'[export] {args.exporter} exporter, opset {args.opset}, input '
-              f'{tuple(example.shape)}{" (dynamic batch, H, W)" if args.dynamic else ""}'
+              f'{tuple(example[0].shape)}'
+              f'{" (dynamic " + ("H, W)" if detector else "batch, H, W)") if args.dynamic else ""}'
               f'{", BN folded" if args.deploy else ""} ...', flush=True)
         with torch.no_grad():
-            export(net, example, tmp, args, names)
+            if detector:
+                export_detector(net, example, tmp, args)
+            else:
+                export(net, example[0], tmp, args, names)
         graph = onnx.load(tmp)
-        meta = dict(kind='backbone' if args.backbone else 'classifier', outputs=names,
+        kind = 'detector' if detector else 'backbone' if args.backbone else 'classifier'
+        layout = 'NCHW float32 BGR 0-255' if detector and args.preprocess else \
+            'NHWC uint8' if args.preprocess else 'NCHW float32'
+        meta = dict(kind=kind, outputs=names,
                     config=osp.basename(args.config), checkpoint=osp.basename(args.checkpoint),
                     deploy=args.deploy, preprocess=args.preprocess, softmax=args.softmax,
-                    input_layout='NHWC uint8' if args.preprocess else 'NCHW float32',
-                    test_pipeline=pipeline,
+                    input_layout=layout, test_pipeline=pipeline,
                     classes=[] if args.backbone else class_names(cfg, args.checkpoint),
-                    **(norm or dict(mean=None, std=None, to_rgb=None)))
+                    **(norm or dict(mean=None, std=None, to_rgb=None)), **extra)
         entry = graph.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta)
         onnx.checker.check_model(graph)
@@ -305,7 +368,10 @@ def main(argv=None):
         print(f'[export] graph: {len(graph.graph.node)} nodes, {osp.getsize(tmp) / 1e6:.1f} MB, '
               f'in {time.time() - t:.1f}s', flush=True)
         if args.check is not None:
-            check(args, net, tmp, names, h, w, pipeline, norm, session)
+            if detector:
+                check_detector(args, model, tmp)
+            else:
+                check(args, net, tmp, names, h, w, pipeline, norm, session)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # as a plainly created file (mkstemp makes 0600)
@@ -315,6 +381,80 @@ def main(argv=None):
             os.remove(tmp)
     print(f'[export] wrote {args.out}')
     return 0
+
+
+# ---------------------------------------------------------------- detectors
+def det_default_shape(pipeline, model):
+    """The test pipeline's Resize scale (H, W), padded as the data
+    preprocessor pads (a static graph's input size)."""
+    d = getattr(model.data_preprocessor, 'pad_size_divisor', 1) or 1
+    for t in pipeline:
+        if t.get('type') == 'Resize' and t.get('scale'):
+            scale = t['scale']
+            w, h = (scale, scale) if isinstance(scale, int) else scale
+            return -(-h // d) * d, -(-w // d) * d
+    return 320, 320
+
+
+def det_input(args, h, w, seed):
+    g = torch.Generator().manual_seed(seed)
+    img = torch.rand(1, 3, h, w, generator=g) * 255 if args.preprocess else \
+        torch.randn(1, 3, h, w, generator=g)
+    return img, torch.tensor([float(h), float(w)])
+
+
+def export_detector(net, example, out, args):
+    kw = dict(input_names=['img', 'img_shape'], output_names=net.output_names,
+              opset_version=max(args.opset, 16))  # RoiAlign's half_pixel needs 16
+    if args.dynamic:
+        kw['dynamic_axes'] = {'img': {2: 'height', 3: 'width'}}
+    import warnings
+    with warnings.catch_warnings():  # the tracer's notes on shape arithmetic
+        warnings.simplefilter('ignore')
+        torch.onnx.export(net, example, out, dynamo=False, **kw)
+
+
+def default_check_image():
+    import matplotlib
+    path = osp.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')
+    if not osp.isfile(path):
+        raise SystemExit('error: --check without images uses matplotlib\'s sample photograph, '
+                         f'which is not at {path}; pass images to --check')
+    return path
+
+
+def check_detector(args, model, path):
+    """onnxruntime against ``model.test_step`` on each image: the share of
+    PyTorch's detections (score >= 0.05) that the ONNX file reproduces (same
+    label, IoU >= 0.99, score within 1e-3)."""
+    from rexnet_mm.deploy import OnnxDetector
+    from rexnet_mm.deploy.detector import match_detections
+    det = OnnxDetector(path)
+    matched = total = 0
+    for img in args.check or [default_check_image()]:
+        data = det.pipeline(dict(img_path=img))
+        meta = data['data_samples'].metainfo
+        h, w = meta['img_shape'][:2]
+        static = det.inputs['img'].shape[2:]
+        if not args.dynamic and (h > static[0] or w > static[1]):
+            raise SystemExit(f"error: --check {img}: the config's test pipeline makes it "
+                             f'{h}x{w}, larger than the graph\'s {static[0]}x{static[1]}; '
+                             f'export with --dynamic (or --shape {h} {w})')
+        with torch.no_grad():
+            ref = model.test_step(dict(inputs=[data['inputs']],
+                                       data_samples=[data['data_samples']]))[0].pred_instances
+        got = det.predict(data['inputs'].numpy(), meta).pred_instances
+        m, n = match_detections(ref, got)
+        matched, total = matched + m, total + n
+        print(f'[check] {img} ({h}x{w}): {m}/{n} of PyTorch\'s detections with score >= 0.05 '
+              f'reproduced (same label, IoU >= 0.99, score within 1e-3); {len(got.scores)} '
+              f'ONNX detections', flush=True)
+    share = matched / total if total else 1.
+    if share < 0.99:
+        raise SystemExit(f'error: onnxruntime reproduces {100 * share:.1f}% of PyTorch\'s '
+                         f'detections (< 99%); {args.out} not written')
+    print(f'[check] onnxruntime reproduces {matched}/{total} ({100 * share:.1f}%) of PyTorch\'s '
+          'detections')
 
 
 def check(args, net, path, names, h, w, pipeline, norm, session):
