@@ -145,9 +145,15 @@ def test_export_refusals(checkpoints, tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match='exists; pass --overwrite'):
         tool.main([V1, checkpoints['v1'], '--out', str(existing)])
     assert existing.read_bytes() == b'user data'
+    seg = osp.join(ROOT, 'configs', 'segmentation', 'fpn_rexnet-1.0x_ade20k-512x512.py')
+    with pytest.raises(SystemExit, match='mmpretrain classifiers and mmdet detectors; pass '
+                       '--backbone'):
+        tool.main([seg, checkpoints['v1'], '--out', str(tmp_path / 's.onnx')])
+    # a detector exports whole, from its own checkpoint: a classifier's does not fit
     det = osp.join(ROOT, 'configs', 'faster_rcnn_rexnet_fpn_coco.py')
-    with pytest.raises(SystemExit, match='pass --backbone'):
+    with pytest.raises(SystemExit, match="lacks 30 of the model's 435 tensors"):
         tool.main([det, checkpoints['v1'], '--out', str(tmp_path / 'd.onnx')])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['mine.onnx']
     # a missing runtime: one line naming the extra
     import importlib.util
 
