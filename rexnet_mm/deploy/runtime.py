@@ -75,6 +75,16 @@ def read_meta(sess, path: str = 'the model') -> dict:
     return json.loads(props[META_KEY])
 
 
+def open_exported(path: str, kind: str, threads: Optional[int] = None):
+    """(session, metadata) of a file export_onnx.py wrote for a ``kind``
+    ('classifier', 'detector'); one line naming the kind otherwise."""
+    sess = session(path, threads)
+    meta = read_meta(sess, path)
+    if meta.get('kind') != kind:
+        raise SystemExit(f'error: {path} is an exported {meta.get("kind")}, not a {kind}')
+    return sess, meta
+
+
 def build_pipeline(test_pipeline):
     """An mmpretrain test pipeline (a list of transform dicts), composed."""
     from mmengine.dataset import Compose
@@ -110,11 +120,7 @@ class OnnxClassifier:
 
     def __init__(self, path: str, threads: Optional[int] = None):
         self.path = path
-        self.session = session(path, threads)
-        self.meta = read_meta(self.session, path)
-        if self.meta.get('kind') != 'classifier':
-            raise SystemExit(f'error: {path} is an exported {self.meta.get("kind")}, not a '
-                             f'classifier')
+        self.session, self.meta = open_exported(path, 'classifier', threads)
         self.input = self.session.get_inputs()[0]
         self.classes: List[str] = list(self.meta.get('classes') or [])
         self._pipeline = None
@@ -186,11 +192,7 @@ class OnnxDetector:
 
     def __init__(self, path: str, threads: Optional[int] = None):
         self.path = path
-        self.session = session(path, threads)
-        self.meta = read_meta(self.session, path)
-        if self.meta.get('kind') != 'detector':
-            raise SystemExit(f'error: {path} is an exported {self.meta.get("kind")}, not a '
-                             f'detector')
+        self.session, self.meta = open_exported(path, 'detector', threads)
         self.inputs = {i.name: i for i in self.session.get_inputs()}
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.classes: List[str] = list(self.meta.get('classes') or [])

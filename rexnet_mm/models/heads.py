@@ -4,7 +4,6 @@ from typing import Optional, Tuple, Union
 import torch
 from mmpretrain.models.heads import ClsHead
 
-from .channels import resolve_arch
 from .classifier import ReleasedClassifier, classifier_widths
 
 
@@ -38,7 +37,6 @@ class ReXNetClsHead(ReleasedClassifier, ClsHead):
                     f'ReXNetClsHead: give arch ({arch!r}) or in_channels/mid_channels, not both '
                     f'(got in_channels={in_channels!r}, mid_channels={mid_channels!r}): the arch '
                     'sets both widths')
-            resolve_arch(arch)  # a clear error for a bad arch
             in_channels, mid_channels = classifier_widths(arch)
         elif in_channels is None:
             raise ValueError('ReXNetClsHead needs arch (the backbone\'s, e.g. arch=\'1.0x\') '
