@@ -10,7 +10,9 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 @pytest.fixture(scope='session')
 def tiny_coco(tmp_path_factory):
     """A directory holding ``coco/``: a generated COCO-style set of 8 train and
-    4 val images (tools/misc/make_demo_coco.py); tests write beside it."""
+    4 val images (tools/misc/make_demo_coco.py). Session fixtures write their
+    runs beside it; a test writes its own under ``tmp_path``, so that its
+    checkpoints go when it passes (``tmp_path_retention_policy``)."""
     from helpers.tool import run_tool
     d = tmp_path_factory.mktemp('tiny_coco')
     run_tool([sys.executable, osp.join(ROOT, 'tools/misc/make_demo_coco.py'), str(d / 'coco'),

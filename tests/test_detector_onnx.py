@@ -116,7 +116,7 @@ def test_onnxruntime_gives_mmdet_detections(kind, exported, tiny_coco):
     assert matched >= 0.99 * total, (matched, total)
 
 
-def test_test_tool_on_onnx_equals_checkpoint(exported, tiny_coco):
+def test_test_tool_on_onnx_equals_checkpoint(exported, tiny_coco, tmp_path):
     """tools/test.py CONFIG det.onnx evaluates with the config's COCO metric
     and gives the checkpoint's mAP (both image by image: at a larger batch
     mmdet pads images to the batch's largest)."""
@@ -130,7 +130,7 @@ def test_test_tool_on_onnx_equals_checkpoint(exported, tiny_coco):
     for weights in (ckpt, path):
         rc, out = run_main('tools/test.py', [osp.join(ROOT, DEMO_DETECTORS['faster']),
                                              str(weights), '--work-dir',
-                                             str(tiny_coco / 'onnx_test'), *opts])
+                                             str(tmp_path / 'test'), *opts])
         assert rc == 0, out[-3000:]
         maps.append(float(out.split('coco/bbox_mAP: ')[1].split()[0]))
     assert abs(maps[0] - maps[1]) <= 0.002, maps

@@ -268,35 +268,35 @@ def _det_opts(tiny_coco, iters=2, extra=()):
     return ['--cfg-options', *demo_det_options(tiny_coco / 'coco', iters, extra)]
 
 
-def test_checkpoint_of_another_arch_stops_test_resume_and_load_from(tiny_coco, ckpt_09x):
+def test_checkpoint_of_another_arch_stops_test_resume_and_load_from(tiny_coco, ckpt_09x, tmp_path):
     from helpers.tool import assert_clean_error, run_main
     expected = ('ReXNet 0.9x', 'ReXNet 1.0x', 'differ in shape')
     rc, out = run_main('tools/test.py', [DEMO_CFG, ckpt_09x, '--work-dir',
-                                         str(tiny_coco / 'wrong_test')] + _det_opts(tiny_coco))
+                                         str(tmp_path / 'wrong_test')] + _det_opts(tiny_coco))
     assert_clean_error(rc, out, *expected)
     assert 'Evaluating' not in out and 'Iter(test)' not in out  # stopped before any work
     rc, out = run_main('tools/train.py', [DEMO_CFG, '--resume', ckpt_09x, '--work-dir',
-                                          str(tiny_coco / 'wrong_resume')] + _det_opts(tiny_coco))
+                                          str(tmp_path / 'wrong_resume')] + _det_opts(tiny_coco))
     assert_clean_error(rc, out, '--resume checkpoint', *expected)
-    assert not list((tiny_coco / 'wrong_resume').glob('iter_*.pth'))
-    rc, out = run_main('tools/train.py', [DEMO_CFG, '--work-dir', str(tiny_coco / 'wrong_load')] +
+    assert not list((tmp_path / 'wrong_resume').glob('iter_*.pth'))
+    rc, out = run_main('tools/train.py', [DEMO_CFG, '--work-dir', str(tmp_path / 'wrong_load')] +
                        _det_opts(tiny_coco, extra=[f'load_from={ckpt_09x}']))
     assert_clean_error(rc, out, 'load_from checkpoint', *expected)
-    assert not list((tiny_coco / 'wrong_load').glob('iter_*.pth'))
+    assert not list((tmp_path / 'wrong_load').glob('iter_*.pth'))
 
 
-def test_arch_knob_switches_widths_and_a_lone_arch_override_stops(tiny_coco, ckpt_09x):
+def test_arch_knob_switches_widths_and_a_lone_arch_override_stops(tiny_coco, ckpt_09x, tmp_path):
     from helpers.tool import assert_clean_error, run_main
 
     # the arch alone: the FPN still expects 1.0x's widths
-    rc, out = run_main('tools/train.py', [DEMO_CFG, '--work-dir', str(tiny_coco / 'lone')] +
+    rc, out = run_main('tools/train.py', [DEMO_CFG, '--work-dir', str(tmp_path / 'lone')] +
                        _det_opts(tiny_coco, extra=['model.backbone.arch=0.9x']))
     assert_clean_error(rc, out, 'returns [36, 56, 117, 168] channels',
                        'model.neck.in_channels=[38, 61, 128, 185]', '--arch 0.9x',
                        'model.neck.in_channels=[36,56,117,168]')
     # --arch switches both: the 0.9x checkpoint then tests fine
     rc, out = run_main('tools/test.py', [DEMO_CFG, ckpt_09x, '--arch', '0.9x', '--work-dir',
-                                         str(tiny_coco / 'arch_test')] + _det_opts(tiny_coco))
+                                         str(tmp_path / 'arch_test')] + _det_opts(tiny_coco))
     assert rc == 0, out[-3000:]
     assert 'model.neck.in_channels [38, 61, 128, 185] -> [36, 56, 117, 168]' in out
     assert 'Evaluating bbox' in out
@@ -558,7 +558,7 @@ def _state(path):
 
 
 @pytest.mark.parametrize('nproc', [1, 2])
-def test_resume_after_kill_is_bitwise_exact(tiny_coco, nproc):
+def test_resume_after_kill_is_bitwise_exact(tiny_coco, tmp_path, nproc):
     """6 iterations, a checkpoint every 2 and a validation at 4; one run
     straight through, one killed (kill -9, every process) at iteration 5 and
     resumed from 4: the final weights are equal bit for bit."""
@@ -574,7 +574,7 @@ def test_resume_after_kill_is_bitwise_exact(tiny_coco, nproc):
             return ['bash', os.path.join(ROOT, 'tools/dist_train.sh'), DEMO_CFG, '2',
                     '--work-dir', str(work)]
         env = {'PYTHON': sys.executable}
-    straight, broken = tiny_coco / f'straight{nproc}', tiny_coco / f'broken{nproc}'
+    straight, broken = tmp_path / 'straight', tmp_path / 'broken'
     _train_until(cmd(straight) + opts, tiny_coco, dict(env, PORT='29531'))
     _train_until(cmd(broken) + opts, tiny_coco, dict(env, PORT='29532'), kill_after=5)
     assert not (broken / 'iter_6.pth').exists() and (broken / 'iter_4.pth').exists()
@@ -587,14 +587,14 @@ def test_resume_after_kill_is_bitwise_exact(tiny_coco, nproc):
     assert not differ, f'{len(differ)} of {len(a)} tensors differ, e.g. {differ[:5]}'
 
 
-def test_tools_refuse_a_crafted_checkpoint_in_one_line(tiny_coco, crafted_files):
+def test_tools_refuse_a_crafted_checkpoint_in_one_line(tiny_coco, crafted_files, tmp_path):
     from helpers.tool import assert_clean_error, run_tool
     forged = crafted_files['forged_void_dtype_segfault']
     rc, out = run_tool([sys.executable, TEST, DEMO_CFG, forged, '--work-dir',
-                        str(tiny_coco / 'forged_test')] + _det_opts(tiny_coco),
+                        str(tmp_path / 'forged_test')] + _det_opts(tiny_coco),
                        cwd=tiny_coco, check=False)
     assert_clean_error(rc, out, 'refused by the safe loader', "numpy dtype 'V8'")
     rc, out = run_tool([sys.executable, TRAIN, DEMO_CFG, '--resume', forged, '--work-dir',
-                        str(tiny_coco / 'forged_resume')] + _det_opts(tiny_coco),
+                        str(tmp_path / 'forged_resume')] + _det_opts(tiny_coco),
                        cwd=tiny_coco, check=False)
     assert_clean_error(rc, out, '--resume checkpoint', 'refused by the safe loader')

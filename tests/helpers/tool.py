@@ -87,6 +87,19 @@ def repo_configs(toolkit):
     return sorted(p for p in paths if config_toolkit(p) == toolkit)
 
 
+def _forget_visualizers():
+    """mmengine keeps one visualizer per name per process, and mmdet's configs
+    all name theirs 'visualizer': without this, a tool run by ``run_main``
+    would reuse an earlier run's, and write its config into that run's work
+    dir (which the earlier test may have removed)."""
+    from mmengine.visualization import Visualizer
+    classes = [Visualizer]
+    while classes:
+        cls = classes.pop()
+        cls._instance_dict.clear()
+        classes.extend(cls.__subclasses__())
+
+
 def run_main(relpath, argv):
     """A tool's ``main(argv)`` in this process (seconds of imports cheaper
     than a subprocess), reported as ``run_tool(check=False)`` would: (exit
@@ -95,6 +108,7 @@ def run_main(relpath, argv):
     (a traceback a user would see) and fails the test."""
     import contextlib
     import io
+    _forget_visualizers()
     out = io.StringIO()
     code = 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
