@@ -1,11 +1,10 @@
 # timm's ReXNet-R 2.0x (rexnetr_200: every width a multiple of 8) on ImageNet-1k
-# with the recipe of rexnet_1.0x_imagenet.py. timm publishes its weights
+# with the recipe of rexnet_2.0x_imagenet.py. timm publishes its weights
 # (rexnetr_200.sw_in12k_ft_in1k: ImageNet-12k, then 1k): convert them with
 #   python tools/model_converters/rexnet_to_mm.py rexnetr_200.pth checkpoints/rexnet_r-2.0x.pth
-_base_ = './rexnet_1.0x_imagenet.py'
+_base_ = './rexnet_2.0x_imagenet.py'
 
 arch = 'r-2.0x'
-drop_path_rate = 0.2  # stochastic depth for the large models, as advised
 model = dict(
-    backbone=dict(arch=arch, drop_path_rate=drop_path_rate),
+    backbone=dict(arch=arch),
     head=dict(arch=arch))
