@@ -26,9 +26,13 @@ def _model(kind, checkpoint, score_thr=0.0):
     from rexnet_mm.runner.build import build_from_config
     model, _ = build_from_config(osp.join(ROOT, DEMO_DETECTORS[kind]))
     load_checkpoint(model, str(checkpoint), map_location='cpu', logger='silent')
-    cfg = model.test_cfg if kind == 'ssdlite' else model.test_cfg.rcnn
-    cfg.score_thr = score_thr
+    _model_cfg(model, kind).score_thr = score_thr
     return model.eval()
+
+
+def _model_cfg(model, kind):
+    """The test_cfg that holds the final score threshold."""
+    return model.test_cfg if kind == 'ssdlite' else model.test_cfg.rcnn
 
 
 # After 2 iterations the BN running statistics are still about the initial
@@ -114,6 +118,32 @@ def test_onnxruntime_gives_mmdet_detections(kind, exported, tiny_coco):
                 agree = (got.masks[j] == ref.masks[i]).float().mean()
                 assert agree >= 0.99, (img, float(agree))
     assert matched >= 0.99 * total, (matched, total)
+
+
+@pytest.mark.parametrize('kind', ['ssdlite', 'faster'])
+def test_score_thr_replaces_the_configs_threshold(kind, exported):
+    """DetectorExport(score_thr=T) (export_onnx.py --score-thr T) keeps what
+    mmdet's own predict keeps at threshold T, whatever the config says: here
+    the config says 0 and T leaves the top 10 of its detections."""
+    from mmengine.structures import InstanceData
+
+    from rexnet_mm.deploy.detector import DetectorExport, match_detections
+    from rexnet_mm.runner.build import demo_det_batch
+    model = _model(kind, exported(kind)[0], score_thr=0.0)
+    batch = demo_det_batch(model, 1, 320, 320, training=False)
+    img, samples = batch['inputs'], batch['data_samples']
+    with torch.no_grad():
+        scores = model.predict(img, samples, rescale=False)[0].pred_instances.scores
+        assert len(scores) > 10
+        thr = float(scores.sort(descending=True).values[10])
+        net = DetectorExport(model, score_thr=thr).eval()
+        dets, labels = net(img, torch.tensor(samples[0].img_shape, dtype=torch.float))
+        _model_cfg(model, kind).score_thr = thr  # the oracle at T
+        ref = model.predict(img, samples, rescale=False)[0].pred_instances
+    rows = labels[0] >= 0
+    got = InstanceData(bboxes=dets[0, rows, :4], scores=dets[0, rows, 4], labels=labels[0, rows])
+    assert len(got) == len(ref) and len(ref) <= 10 and bool((got.scores > thr).all())
+    assert match_detections(ref, got, min_score=0.0) == (len(ref), len(ref))
 
 
 def test_test_tool_on_onnx_equals_checkpoint(exported, tiny_coco, tmp_path):

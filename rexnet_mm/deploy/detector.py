@@ -185,7 +185,7 @@ class DetectorExport(nn.Module):
 
     # --------------------------------------------------------------- heads
     def _ssd(self, feats, img_shape):
-        head, cfg = self.model.bbox_head, self.model.test_cfg
+        head, cfg = self.model.bbox_head, self.final_cfg
         cls_scores, bbox_preds = head(feats)
         priors = head.prior_generator.grid_priors([c.shape[-2:] for c in cls_scores],
                                                   dtype=cls_scores[0].dtype,
@@ -208,7 +208,7 @@ class DetectorExport(nn.Module):
 
     def _final_nms(self, boxes, scores, labels, cfg):
         if cfg.get('min_bbox_size', -1) >= 0:
-            valid = _positive_size(boxes, cfg.min_bbox_size)
+            valid = _positive_size(boxes, cfg['min_bbox_size'])
             boxes, scores, labels = boxes[valid], scores[valid], labels[valid]
         keep = batched_nms(boxes, scores, labels, _nms_iou(cfg['nms']))[:cfg['max_per_img']]
         return boxes[keep], scores[keep], labels[keep]
