@@ -104,6 +104,19 @@ def test_classifier_export_matches_mmpretrain(name, checkpoints, exported, capsy
     assert f'{ref["pred_class"]:>24s} {ref["pred_score"]:.4f}'[:30] in printed, printed
 
 
+def test_runtime_follows_the_files_kind(exported):
+    """load_exported gives the runtime of the kind the file records; the
+    runtime of another kind stops with one line naming both kinds."""
+    import re
+
+    from rexnet_mm.deploy import OnnxClassifier, OnnxDetector, load_exported
+    path = exported['v1'][0]
+    assert type(load_exported(path)) is OnnxClassifier
+    with pytest.raises(SystemExit, match=re.escape(f'{path} is an exported classifier, '
+                                                   'not a detector')):
+        OnnxDetector(path)
+
+
 def test_int8_quantization_runs_with_the_model_preprocessing(exported, tmp_path):
     """tools/deployment/quantize_onnx.py calibrates through the file's own
     preprocessing and keeps its metadata; the int8 file runs and is smaller."""

@@ -56,12 +56,9 @@ def detect(cfg, checkpoint, images, out_dir, score_thr, device, precision):
         show_detections(vis, path, inference_detector(model, path), out_dir, score_thr)
 
 
-def detect_onnx(path, images, out_dir, score_thr):
-    """An exported detector (tools/deployment/export_onnx.py) in onnxruntime."""
+def detect_onnx(det, images, out_dir, score_thr):
+    """An exported detector (rexnet_mm.deploy.OnnxDetector)."""
     from mmdet.visualization import DetLocalVisualizer
-
-    from rexnet_mm.deploy import OnnxDetector
-    det = OnnxDetector(path)
     vis = DetLocalVisualizer(name='onnx')
     vis.dataset_meta = dict(classes=det.classes)
     for image in images:
@@ -118,10 +115,8 @@ def classify(cfg, checkpoint, images, topk, device, precision):
             print(f'  {name:>24s} {float(scores[i]):.4f}')
 
 
-def classify_onnx(path, images, topk):
-    """An exported classifier (tools/deployment/export_onnx.py) in onnxruntime."""
-    from rexnet_mm.deploy import OnnxClassifier
-    clf = OnnxClassifier(path)
+def classify_onnx(clf, images, topk):
+    """An exported classifier (rexnet_mm.deploy.OnnxClassifier)."""
     for image, res in zip(images, clf(images)):
         scores = res['pred_scores']
         print(f'{image}:')
@@ -161,12 +156,12 @@ def main(argv=None):
         if args.precision != 'fp32':
             p.error('--precision applies to PyTorch models; an .onnx file runs as exported '
                     '(int8: tools/deployment/quantize_onnx.py)')
-        from rexnet_mm.deploy import read_meta, session
-        kind = read_meta(session(args.model), args.model).get('kind')
-        if kind == 'detector':
-            detect_onnx(args.model, images, args.out_dir, args.score_thr)
+        from rexnet_mm.deploy import load_exported
+        exported = load_exported(args.model)
+        if exported.kind == 'detector':
+            detect_onnx(exported, images, args.out_dir, args.score_thr)
         else:
-            classify_onnx(args.model, images, args.topk)
+            classify_onnx(exported, images, args.topk)
         return 0
     cfg = load_config(args.model)
     # the checkpoint must fit before the toolkit's loader (which only warns) runs

@@ -75,14 +75,36 @@ def read_meta(sess, path: str = 'the model') -> dict:
     return json.loads(props[META_KEY])
 
 
-def open_exported(path: str, kind: str, threads: Optional[int] = None):
-    """(session, metadata) of a file export_onnx.py wrote for a ``kind``
-    ('classifier', 'detector'); one line naming the kind otherwise."""
+class ExportedModel:
+    """A file export_onnx.py wrote, in one onnxruntime session: ``session``,
+    ``meta`` (its metadata), ``classes``. A subclass takes files of its
+    ``kind`` and stops with one line naming the kind otherwise."""
+    kind = ''
+
+    def __init__(self, path: str, threads: Optional[int] = None, *, _opened=None):
+        self.path = path
+        self.session, self.meta = _opened or _open(path, threads)
+        if self.meta.get('kind') != self.kind:
+            raise SystemExit(f'error: {path} is an exported {self.meta.get("kind")}, not a '
+                             f'{self.kind}')
+        self.classes: List[str] = list(self.meta.get('classes') or [])
+        self._pipeline = None
+
+
+def _open(path, threads):
     sess = session(path, threads)
-    meta = read_meta(sess, path)
-    if meta.get('kind') != kind:
-        raise SystemExit(f'error: {path} is an exported {meta.get("kind")}, not a {kind}')
-    return sess, meta
+    return sess, read_meta(sess, path)
+
+
+def load_exported(path: str, threads: Optional[int] = None) -> ExportedModel:
+    """The runtime for the kind of model ``path`` holds: an
+    :class:`OnnxClassifier` or an :class:`OnnxDetector`."""
+    sess, meta = _open(path, threads)
+    runtimes = {cls.kind: cls for cls in (OnnxClassifier, OnnxDetector)}
+    if meta.get('kind') not in runtimes:
+        raise SystemExit(f'error: {path} is an exported {meta.get("kind")}; the runtime takes '
+                         f'{" and ".join(runtimes)} files')
+    return runtimes[meta['kind']](path, _opened=(sess, meta))
 
 
 def build_pipeline(test_pipeline):
@@ -102,28 +124,32 @@ def graph_input(pipeline, image, norm: dict, in_graph: bool) -> np.ndarray:
     img = pipeline(data)['inputs'].numpy()  # 3xHxW uint8, BGR
     if in_graph:
         return np.ascontiguousarray(img.transpose(1, 2, 0))
-    x = img.astype(np.float32)
+    return np.ascontiguousarray(normalise(img, norm))
+
+
+def normalise(img: np.ndarray, norm: dict) -> np.ndarray:
+    """A 3xHxW BGR image -> float32, with ``norm``'s to_rgb, mean and std
+    (the exported model's data preprocessor, from its metadata)."""
+    x = np.asarray(img, np.float32)
     if norm['to_rgb']:
         x = x[::-1]
     mean = np.asarray(norm['mean'], np.float32)[:, None, None]
     std = np.asarray(norm['std'], np.float32)[:, None, None]
-    return np.ascontiguousarray((x - mean) / std)
+    return (x - mean) / std
 
 
-class OnnxClassifier:
+class OnnxClassifier(ExportedModel):
     """An exported mmpretrain classifier in onnxruntime, with its config's
     test pipeline (resize, crop) and normalisation.
 
         clf = OnnxClassifier('rexnet.onnx')
         clf(['a.jpg', 'b.jpg'])  # [{'pred_label', 'pred_score', 'pred_class', 'pred_scores'}]
     """
+    kind = 'classifier'
 
-    def __init__(self, path: str, threads: Optional[int] = None):
-        self.path = path
-        self.session, self.meta = open_exported(path, 'classifier', threads)
+    def __init__(self, path: str, threads: Optional[int] = None, **kw):
+        super().__init__(path, threads, **kw)
         self.input = self.session.get_inputs()[0]
-        self.classes: List[str] = list(self.meta.get('classes') or [])
-        self._pipeline = None
 
     @property
     def pipeline(self):
@@ -176,7 +202,7 @@ def _tuples(obj):
     return obj
 
 
-class OnnxDetector:
+class OnnxDetector(ExportedModel):
     """An exported mmdet detector (SSD/SSDLite, Faster R-CNN, Mask R-CNN) in
     onnxruntime, returning mmdet ``DetDataSample``s, so mmdet's metrics and
     visualiser take them. The graph holds the test path up to NMS (see
@@ -190,13 +216,12 @@ class OnnxDetector:
         det(['a.jpg'])[0].pred_instances  # bboxes, scores, labels (, masks)
     """
 
-    def __init__(self, path: str, threads: Optional[int] = None):
-        self.path = path
-        self.session, self.meta = open_exported(path, 'detector', threads)
+    kind = 'detector'
+
+    def __init__(self, path: str, threads: Optional[int] = None, **kw):
+        super().__init__(path, threads, **kw)
         self.inputs = {i.name: i for i in self.session.get_inputs()}
         self.output_names = [o.name for o in self.session.get_outputs()]
-        self.classes: List[str] = list(self.meta.get('classes') or [])
-        self._pipeline = None
 
     @property
     def pipeline(self):
@@ -209,17 +234,12 @@ class OnnxDetector:
                                       if t['type'] != 'LoadAnnotations'])
         return self._pipeline
 
-    def graph_input(self, img, img_shape) -> np.ndarray:
+    def graph_input(self, img) -> np.ndarray:
         """A resized 3xhxw BGR uint8 image -> the graph's padded float input
         [1, 3, H, W]: normalised (unless the graph does it), zero-padded at
         the bottom and right to the graph's static size or to a multiple of
         the config's pad_size_divisor, as mmdet's data preprocessor pads."""
-        x = np.asarray(img, np.float32)
-        if not self.meta['preprocess']:
-            if self.meta['to_rgb']:
-                x = x[::-1]
-            x = (x - np.asarray(self.meta['mean'], np.float32)[:, None, None]) / np.asarray(
-                self.meta['std'], np.float32)[:, None, None]
+        x = np.asarray(img, np.float32) if self.meta['preprocess'] else normalise(img, self.meta)
         h, w = x.shape[1:]
         static = self.inputs['img'].shape[2:]
         if all(isinstance(d, int) for d in static):
@@ -244,7 +264,7 @@ class OnnxDetector:
         from mmdet.structures import DetDataSample
         from mmengine.structures import InstanceData
         h, w = metainfo['img_shape'][:2]
-        feed = {'img': self.graph_input(img, (h, w)),
+        feed = {'img': self.graph_input(img),
                 'img_shape': np.asarray([h, w], np.float32)}
         out = dict(zip(self.output_names, self.session.run(None, feed)))
         keep = out['labels'][0] >= 0
