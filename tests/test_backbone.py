@@ -198,6 +198,18 @@ def test_invalid_arguments(kwargs, match):
         ReXNet(**kwargs)
 
 
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(channels=24, ratio=32), 'SEWithNorm: ratio=32 leaves no channel in the SE of a '
+                                  '24-channel block'),
+    (dict(channels=24, mid_channels=0), 'SEWithNorm: mid_channels must be a positive int, '
+                                        'but got 0'),
+])
+def test_se_invalid_widths(kwargs, match):
+    from rexnet_mm.models.rexnet import SEWithNorm
+    with pytest.raises(ValueError, match=match):
+        SEWithNorm(**kwargs)
+
+
 # ------------------------------------------------------------ exactness
 @pytest.mark.parametrize('arch', OFFICIAL)
 def test_exact_to_official_layout(arch):

@@ -260,16 +260,17 @@ def build_schedule(arch: Union[str, dict] = '1.0x') -> Schedule:
     blocks: List[BlockSpec] = []
     k = 0
     for s, (num, (_, stride, t, se)) in enumerate(zip(depths, STAGES)):
+        expand = t if t == 1 else cfg['expand_ratio']
         for j in range(num):
-            t = t if t == 1 else cfg['expand_ratio']
-            mid = ins[k] * t
+            mid = ins[k] * expand
             with_se = bool(se and use_se)
             se_mid = se_width(mid) if with_se else 0
             if with_se and se_mid < 1:
                 raise _arch_error(f'se_ratio={cfg["se_ratio"]} leaves no channel in the SE of '
                                   f'block {k} ({mid} channels); use a smaller se_ratio')
             blocks.append(
-                BlockSpec(ins[k], outs[k], t, stride if j == 0 else 1, with_se, s, mid, se_mid))
+                BlockSpec(ins[k], outs[k], expand, stride if j == 0 else 1, with_se, s, mid,
+                          se_mid))
             k += 1
 
     if cfg['head_channels'] is not None:

@@ -90,10 +90,17 @@ class SEWithNorm(BaseModule):
                  norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='ReLU'),
                  init_cfg=None):
         super().__init__(init_cfg)
-        mid = channels // ratio if mid_channels is None else mid_channels
-        if mid < 1:
-            raise ValueError(f'arch: se_ratio={ratio} leaves no channel in the SE of a '
-                             f'{channels}-channel block; use a smaller se_ratio')
+        if mid_channels is None:
+            mid = channels // ratio
+            if mid < 1:
+                raise ValueError(f'SEWithNorm: ratio={ratio} leaves no channel in the SE of a '
+                                 f'{channels}-channel block; use a smaller ratio')
+        elif isinstance(mid_channels, bool) or not isinstance(mid_channels, int) or \
+                mid_channels < 1:
+            raise ValueError(f'SEWithNorm: mid_channels must be a positive int, but got '
+                             f'{mid_channels!r}')
+        else:
+            mid = mid_channels
         self.conv1 = nn.Conv2d(channels, mid, 1, bias=True)
         self.norm_name, norm = build_norm_layer(norm_cfg, mid)
         self.add_module(self.norm_name, norm)
