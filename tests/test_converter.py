@@ -98,6 +98,26 @@ def test_init_cfg_width_mismatch_and_missing_file(tmp_path):
         model.init_weights()
 
 
+@pytest.mark.parametrize('as_list', [False, True])
+def test_build_from_config_leaves_out_pretrained(tmp_path, as_list):
+    """The tools' weightless builds (runner.build.build_from_config) leave out
+    a Pretrained init_cfg, alone or in a list (keeping the rest): its file is
+    never opened."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from rexnet_mm.runner.build import build_from_config
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(osp.join(root, 'configs/rexnet_1.0x_imagenet.py'))
+    pre = dict(type='Pretrained', checkpoint=str(tmp_path / 'missing.pth'), prefix='backbone.')
+    kaiming = dict(type='Kaiming', layer='Conv2d')
+    cfg.model.backbone.init_cfg = [kaiming, pre] if as_list else pre
+    model, scope = build_from_config(cfg)
+    assert scope == 'mmpretrain' and model.backbone.arch == '1.0x'
+    assert cfg.model.backbone.init_cfg == ([kaiming] if as_list else None)
+
+
 @pytest.mark.parametrize('source', ['official-lite', 'timm'])
 def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source):
     """A Pretrained init_cfg (alone or in a list) pointing at an official or

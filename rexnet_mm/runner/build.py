@@ -48,9 +48,11 @@ def build_from_config(config, no_pretrained: bool = True):
     register_all()
     if no_pretrained:
         backbone = cfg.model.get('backbone', {})
-        if isinstance(backbone.get('init_cfg'), dict) and \
-                backbone['init_cfg'].get('type') == 'Pretrained':
+        init = backbone.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
             backbone['init_cfg'] = None
+        elif isinstance(init, (list, tuple)):  # (the strict loader takes lists too)
+            backbone['init_cfg'] = [c for c in init if c.get('type') != 'Pretrained'] or None
         if cfg.model.get('pretrained') is not None:  # mmseg's EncoderDecoder
             cfg.model['pretrained'] = None
     if scope == 'mmdet':
