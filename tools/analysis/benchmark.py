@@ -15,14 +15,16 @@ Model specs: rexnet:<arch> (rexnet_mm), timm:<name>, mmdet:MobileNetV2,
 torchvision:<name>. Detector and segmentor configs (--configs) time a
 training step (forward, loss, backward) and inference on dummy images with
 dummy boxes or label maps:
-A detector config with @ort times its exported ONNX graph (the whole test
-path, NMS included) in onnxruntime, beside the same detector in eager PyTorch:
-    python tools/analysis/benchmark.py --configs configs/ssdlite_rexnet_coco.py \\
-        configs/ssdlite_rexnet_coco.py@ort --batch 1 --size 320 --ort-profile
     python tools/analysis/benchmark.py --configs \\
         configs/segmentation/deeplabv3plus_rexnet-1.0x-d8_cityscapes-512x1024.py \\
         mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3plus_4xb2-80k_cityscapes-512x1024.py \\
         --batch 2 --size 512
+
+A detector config with @ort times its exported ONNX graph (the whole test
+path, NMS included) in onnxruntime, beside the same detector in eager PyTorch
+(inference at batch 1; --shape H W for a non-square input):
+    python tools/analysis/benchmark.py --configs configs/ssdlite_rexnet_coco.py \\
+        configs/ssdlite_rexnet_coco.py@ort --batch 1 --size 320 --ort-profile
 """
 import argparse
 import contextlib
