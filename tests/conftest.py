@@ -36,29 +36,12 @@ def short_trained(tiny_coco):
 
 
 def _train_demo_detector(kind, root):
-    import os
-    import subprocess
-
-    from helpers.tool import DEMO_DETECTORS
-    data = root / 'coco'
-    ds = 'train_dataloader.dataset.dataset' if kind == 'ssdlite' else 'train_dataloader.dataset'
+    from helpers.tool import DEMO_DETECTORS, demo_det_options, run_tool
     score = 'model.test_cfg.score_thr=0.0' if kind == 'ssdlite' else \
         'model.test_cfg.rcnn.score_thr=0.0'
-    opts = [f'{ds}.data_root={data}/', f'val_dataloader.dataset.data_root={data}/',
-            f'test_dataloader.dataset.data_root={data}/',
-            f'val_evaluator.ann_file={data}/annotations/instances_val.json',
-            f'test_evaluator.ann_file={data}/annotations/instances_val.json',
-            'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=2',
-            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-            'default_hooks.logger.interval=1', 'randomness.seed=0', score]
     work_dir = root / kind
-    proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools/train.py'), osp.join(ROOT, DEMO_DETECTORS[kind]),
-         '--work-dir', str(work_dir), '--cfg-options', *opts],
-        cwd=root, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
+    out = run_tool([sys.executable, osp.join(ROOT, 'tools/train.py'),
+                    osp.join(ROOT, DEMO_DETECTORS[kind]), '--work-dir', str(work_dir),
+                    '--cfg-options', *demo_det_options(root / 'coco', 2, [score], kind)],
+                   cwd=root)
     return work_dir, out

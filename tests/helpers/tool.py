@@ -37,10 +37,13 @@ DEMO_DETECTORS = {
 }
 
 
-def demo_det_options(data_root, iters, extra=()):
-    """--cfg-options values that point a demo detector config at a generated
-    COCO set and make it train ``iters`` iterations, checkpointing every 2."""
-    return [f'train_dataloader.dataset.data_root={data_root}/',
+def demo_det_options(data_root, iters, extra=(), kind='faster'):
+    """--cfg-options values that point a demo detector config (``kind``, a key
+    of DEMO_DETECTORS) at a generated COCO set and make it train ``iters``
+    iterations, checkpointing every 2."""
+    # SSDLite's train set sits in a RepeatDataset
+    train = 'train_dataloader.dataset' + ('.dataset' if kind == 'ssdlite' else '')
+    return [f'{train}.data_root={data_root}/',
             f'val_dataloader.dataset.data_root={data_root}/',
             f'test_dataloader.dataset.data_root={data_root}/',
             f'val_evaluator.ann_file={data_root}/annotations/instances_val.json',
