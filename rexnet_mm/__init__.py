@@ -6,11 +6,18 @@ toolkit's registry: mmdet, mmpretrain and mmseg; none of them is required.
 Importing it does that and lets ``torch.load`` read mmengine checkpoints (see
 ``rexnet_mm.utils.checkpoint``), nothing else.
 """
-import warnings
+import random as _random
 
-from .models.channels import ARCH_SETTINGS, arch_out_channels, build_schedule
-from .registry import REGISTERED_IN, register_all
-from .version import __version__
+# mmengine's and the toolkits' imports draw from Python's global RNG
+# (mmengine.utils, mmpretrain.apis): importing the plugin must not change a
+# user's seeded stream, so the state is put back once everything is imported.
+_rng_state = _random.getstate()
+
+import warnings  # noqa: E402
+
+from .models.channels import ARCH_SETTINGS, arch_out_channels, build_schedule  # noqa: E402
+from .registry import REGISTERED_IN, register_all  # noqa: E402
+from .version import __version__  # noqa: E402
 
 # The toolkits are imported here for the first time, and mmengine 0.10.7
 # imports pkg_resources (now or when it reads an `mmdet::` config), whose
@@ -33,6 +40,8 @@ finally:
         warnings.filters.remove(_quiet)
         getattr(warnings, '_filters_mutated', lambda: None)()
     del _quiet
+    _random.setstate(_rng_state)
+    del _rng_state
 
 __all__ = ['ARCH_SETTINGS', 'arch_out_channels', 'build_schedule', 'register_all',
            'REGISTERED_IN', '__version__']

@@ -1,5 +1,6 @@
 """tools/model_converters/rexnet_to_mm.py and loading its output through
 init_cfg: layouts detected, variants inferred, nothing loaded half-way."""
+import hashlib
 from types import SimpleNamespace
 
 import pytest
@@ -153,7 +154,8 @@ def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source):
     cfg = Config(dict(load_from=str(src), resume=False, work_dir=str(tmp_path / 'work'),
                       model=dict(backbone=dict(type='ReXNet', arch=arch))))
     convert_official_load_from(cfg)
-    assert cfg.load_from == str(tmp_path / 'work' / 'converted_weights.pth')
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    assert cfg.load_from == str(tmp_path / 'work' / f'converted_weights-{digest}.pth')
     ckpt = torch.load(cfg.load_from, weights_only=True)
     assert ckpt['meta']['arch'] == arch and ckpt['meta']['layout'] == source
     assert all(k.startswith(('backbone.', 'head.')) for k in ckpt['state_dict'])

@@ -109,11 +109,11 @@ def test_runtime_follows_the_files_kind(exported):
     runtime of another kind stops with one line naming both kinds."""
     import re
 
-    from rexnet_mm.deploy import OnnxClassifier, OnnxDetector, load_exported
+    from rexnet_mm.deploy import DeployError, OnnxClassifier, OnnxDetector, load_exported
     path = exported['v1'][0]
     assert type(load_exported(path)) is OnnxClassifier
-    with pytest.raises(SystemExit, match=re.escape(f'{path} is an exported classifier, '
-                                                   'not a detector')):
+    with pytest.raises(DeployError, match=re.escape(f'{path} is an exported classifier, '
+                                                    'not a detector')):
         OnnxDetector(path)
 
 

@@ -122,7 +122,7 @@ def main(argv=None):
 
     if not osp.exists(osp.join(ROOT, data, task.marker)):
         log(f'1/5 writing the demo set to {data}')
-        run([py, task.maker, data])
+        run([py, task.maker, data, '--overwrite'])  # a set left half-written is redone
     else:
         log(f'1/5 demo set found in {data}')
 

@@ -23,53 +23,47 @@ import sys
 import rexnet_mm  # noqa: F401
 from rexnet_mm.runner.checks import check_checkpoint_fits
 from rexnet_mm.runner.run_cfg import add_precision_arg, apply_precision, load_config
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_input_file, check_output_file, outputs_in
+from rexnet_mm.utils.images import MAX_PIXELS, check_image
 
 
-def check_image(path):
-    """Stop with one line unless ``path`` is a readable image file."""
-    if osp.isdir(path):
-        raise SystemExit(f'error: image {path} is a directory; pass image files '
-                         f'(e.g. {osp.join(path, "*.jpg")})')
-    if not osp.isfile(path):
-        raise SystemExit(f'error: image {path} does not exist')
-    if osp.getsize(path) == 0:
-        raise SystemExit(f'error: image {path} is an empty file')
-    import mmcv
-    try:
-        img = mmcv.imread(path)
-    except Exception as e:
-        img, why = None, f' ({type(e).__name__}: {str(e).strip()[:120]})'
-    else:
-        why = ''
-    if img is None or img.size == 0:
-        raise SystemExit(f'error: image {path} cannot be decoded as an image{why}; '
-                         f'JPEG, PNG, BMP, TIFF and WebP files are read')
+def drawing_paths(args, images, inputs):
+    """Where each image's drawing goes: one distinct file per image in
+    --out-dir, never one of the inputs, an existing one only with
+    --overwrite; all checked before any work."""
+    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        raise SystemExit(f'error: --out-dir {args.out_dir} is a file, not a folder')
+    outs = outputs_in(args.out_dir, images)
+    for out in outs:
+        check_output_file(out, '--out-dir drawing', overwrite=args.overwrite, inputs=inputs)
+    return outs
 
 
-def detect(cfg, checkpoint, images, out_dir, score_thr, device, precision):
+def detect(cfg, checkpoint, images, outs, score_thr, device, precision):
     from mmdet.apis import inference_detector, init_detector
     from mmdet.registry import VISUALIZERS
     model = apply_precision(init_detector(cfg, checkpoint, device=device), precision, device)
     vis = VISUALIZERS.build(model.cfg.visualizer)
     vis.dataset_meta = model.dataset_meta
-    for path in images:
-        show_detections(vis, path, inference_detector(model, path), out_dir, score_thr)
+    for path, out in zip(images, outs):
+        show_detections(vis, path, inference_detector(model, path), out, score_thr)
 
 
-def detect_onnx(det, images, out_dir, score_thr):
+def detect_onnx(det, images, outs, score_thr):
     """An exported detector (rexnet_mm.deploy.OnnxDetector)."""
     from mmdet.visualization import DetLocalVisualizer
     vis = DetLocalVisualizer(name='onnx')
     vis.dataset_meta = dict(classes=det.classes)
-    for image in images:
-        show_detections(vis, image, det([image])[0], out_dir, score_thr)
+    for image, out in zip(images, outs):
+        show_detections(vis, image, det(image), out, score_thr)
 
 
-def show_detections(vis, path, result, out_dir, score_thr):
+def show_detections(vis, path, result, out, score_thr):
     """Print the detections of one image above ``score_thr`` and draw them
-    into ``out_dir``."""
+    into ``out``."""
     import mmcv
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     inst = result.pred_instances
     keep = inst.scores >= score_thr
     classes = vis.dataset_meta.get('classes') or ()
@@ -78,25 +72,23 @@ def show_detections(vis, path, result, out_dir, score_thr):
         name = classes[label] if label < len(classes) else str(int(label))
         print(f'  {name:>12s} {float(score):.3f}  box {[round(float(v), 1) for v in box]}')
     img = mmcv.imread(path, channel_order='rgb')
-    out = osp.join(out_dir, osp.basename(path))
     vis.add_datasample('result', img, data_sample=result, draw_gt=False, show=False,
                        pred_score_thr=score_thr, out_file=out)
     print(f'  drawn: {out}')
 
 
-def segment(cfg, checkpoint, images, out_dir, device, precision):
+def segment(cfg, checkpoint, images, outs, device, precision):
     import numpy as np
     from mmseg.apis import inference_model, init_model, show_result_pyplot
     model = apply_precision(init_model(cfg, checkpoint, device=device), precision, device)
     classes = model.dataset_meta['classes']
-    os.makedirs(out_dir, exist_ok=True)
-    for path in images:
+    for path, out in zip(images, outs):
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
         result = inference_model(model, path)
         pred = result.pred_sem_seg.data[0].cpu().numpy()
         counts = np.bincount(pred.ravel(), minlength=len(classes))
         found = [f'{classes[i]} {100 * c / pred.size:.1f}%' for i, c in enumerate(counts) if c]
         print(f'{path}: {pred.shape[1]}x{pred.shape[0]} pixels: {", ".join(found)}')
-        out = osp.join(out_dir, osp.basename(path))
         show_result_pyplot(model, path, result, draw_gt=False, show=False, out_file=out)
         print(f'  drawn: {out}')
 
@@ -125,6 +117,7 @@ def classify_onnx(clf, images, topk):
             print(f'  {name:>24s} {float(scores[i]):.4f}')
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('model', help='a config, or a classifier or detector exported by '
@@ -132,46 +125,52 @@ def main(argv=None):
     p.add_argument('inputs', nargs='+', metavar='[CHECKPOINT] IMAGE',
                    help="the config's checkpoint (none for an .onnx file), then the images")
     p.add_argument('--out-dir', default='work_dirs/infer',
-                   help='detection and segmentation: drawn images')
+                   help='detection and segmentation: drawn images, one per image, named after '
+                   'it (x.jpg, x-2.jpg for a second x.jpg)')
+    p.add_argument('--overwrite', action='store_true', help='replace existing drawings')
+    p.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
+                   help=f'refuse larger images, from their header (default {MAX_PIXELS})')
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--topk', type=int, default=5)
     p.add_argument('--device', default='cpu')
     add_precision_arg(p)
     args = p.parse_args(argv)
+    if args.max_pixels < 1:
+        p.error(f'--max-pixels must be >= 1, but got {args.max_pixels}')
     onnx = args.model.endswith('.onnx')
     if onnx:
-        if not osp.isfile(args.model):
-            raise SystemExit(f'error: ONNX file {args.model} does not exist')
-        images = args.inputs
+        check_input_file(args.model, 'ONNX file')
+        images, inputs = args.inputs, [args.model]
     else:
         if len(args.inputs) < 2:
             p.error('give the checkpoint and at least one image after the config')
         checkpoint, images = args.inputs[0], args.inputs[1:]
-        if osp.isdir(checkpoint) or not osp.isfile(checkpoint):
-            raise SystemExit(f'error: checkpoint {checkpoint} '
-                             f'{"is a directory" if osp.isdir(checkpoint) else "does not exist"}')
+        check_input_file(checkpoint, 'checkpoint')
+        inputs = [args.model, checkpoint]
     for path in images:
-        check_image(path)
+        check_image(path, max_pixels=args.max_pixels)
+    inputs += images
     if onnx:
         if args.precision != 'fp32':
             p.error('--precision applies to PyTorch models; an .onnx file runs as exported '
                     '(int8: tools/deployment/quantize_onnx.py)')
         from rexnet_mm.deploy import load_exported
-        exported = load_exported(args.model)
+        exported = load_exported(args.model, max_pixels=args.max_pixels)
         if exported.kind == 'detector':
-            detect_onnx(exported, images, args.out_dir, args.score_thr)
+            detect_onnx(exported, images, drawing_paths(args, images, inputs), args.score_thr)
         else:
             classify_onnx(exported, images, args.topk)
         return 0
     cfg = load_config(args.model)
+    drawing = cfg.default_scope in ('mmdet', 'mmseg')
+    outs = drawing_paths(args, images, inputs) if drawing else None
     # the checkpoint must fit before the toolkit's loader (which only warns) runs
     from rexnet_mm.runner.build import build_from_config
     check_checkpoint_fits(build_from_config(cfg.copy())[0], checkpoint, 'test')
     if cfg.default_scope == 'mmdet':
-        detect(cfg, checkpoint, images, args.out_dir, args.score_thr, args.device,
-               args.precision)
+        detect(cfg, checkpoint, images, outs, args.score_thr, args.device, args.precision)
     elif cfg.default_scope == 'mmseg':
-        segment(cfg, checkpoint, images, args.out_dir, args.device, args.precision)
+        segment(cfg, checkpoint, images, outs, args.device, args.precision)
     else:
         classify(cfg, checkpoint, images, args.topk, args.device, args.precision)
     return 0

@@ -17,6 +17,8 @@ from rexnet_mm.runner.checks import check_checkpoint_fits
 from rexnet_mm.runner.run_cfg import (add_precision_arg, apply_precision, build_runner,
                                       check_datasets, load_config, parse_common_args,
                                       setup_cpu_distributed, teardown_distributed)
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_input_file, check_output_file
 
 
 def parse_args(argv=None):
@@ -25,6 +27,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file, or an exported detector (.onnx)')
     parser.add_argument('--work-dir', help='the dir to save evaluation metrics')
     parser.add_argument('--out', help='dump predictions to this pickle file')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
     parser.add_argument('--show-dir', help='draw predictions of every image into this dir '
                         '(relative to the run\'s timestamped work dir)')
     add_precision_arg(parser)
@@ -34,14 +37,17 @@ def parse_args(argv=None):
     return args
 
 
+@one_line_errors
 def main(argv=None):
     args = parse_args(argv)
+    check_input_file(args.checkpoint, 'checkpoint')
+    if args.out is not None:
+        check_output_file(args.out, '--out', overwrite=args.overwrite,
+                          inputs=[args.config, args.checkpoint])
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.arch)
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg, args.launcher)
     check_datasets(cfg, splits=('test_dataloader', ))
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
     onnx = args.checkpoint.endswith('.onnx')
     scope = cfg.default_scope
     if onnx and scope != 'mmdet':
@@ -88,9 +94,10 @@ def use_onnx_detector(runner, path):
     from rexnet_mm.deploy import OnnxDetector
     det = OnnxDetector(path)
     classes = list(runner.test_dataloader.dataset.metainfo.get('classes') or [])
-    if det.classes and classes and det.classes != classes:
-        raise SystemExit(f'error: {path} was exported with classes {det.classes[:5]}..., but '
-                         f"the config's test set has {classes[:5]}...")
+    if det.classes != classes:  # (its labels index them, so must COCO's categories)
+        raise SystemExit(f'error: {path} was exported with {len(det.classes)} classes '
+                         f'{det.classes[:5]}..., but the config\'s test set has {len(classes)} '
+                         f'{classes[:5]}...')
 
     def test_step(data):
         samples = []

@@ -10,10 +10,13 @@ import os.path as osp
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
 from rexnet_mm.runner import ExactResumeHook
-from rexnet_mm.runner.checks import check_checkpoint_fits
+from rexnet_mm.runner.checks import check_checkpoint_fits, read_checkpoint
+from rexnet_mm.runner.exact_resume import CKPT_KEY, check_rng_states
 from rexnet_mm.runner.run_cfg import (build_runner, check_datasets, convert_official_load_from,
                                       load_config, parse_common_args, setup_cpu_distributed,
                                       teardown_distributed)
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_input_file
 
 
 def parse_args(argv=None):
@@ -30,6 +33,7 @@ def parse_args(argv=None):
     return args
 
 
+@one_line_errors
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.arch)
@@ -57,8 +61,7 @@ def main(argv=None):
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise SystemExit(f'error: --resume {args.resume}: no such checkpoint')
+        check_input_file(args.resume, '--resume checkpoint')
         cfg.resume = True
         cfg.load_from = args.resume
     # resumed runs continue exactly (RNG states in every checkpoint)
@@ -70,14 +73,19 @@ def main(argv=None):
         cfg.custom_hooks = hooks + [dict(type='ExactResumeHook')]
 
     convert_official_load_from(cfg)  # official / timm weights load without a conversion step
-    runner = build_runner(cfg)
-    # the checkpoint must fit the model before any work (mmengine would only warn)
-    ckpt = cfg.load_from
+    path = cfg.load_from
     if args.resume == 'auto':
         from mmengine.runner import find_latest_checkpoint
-        ckpt = find_latest_checkpoint(cfg.work_dir)
-    if ckpt:
-        check_checkpoint_fits(runner.model, ckpt, 'resume' if cfg.resume else 'load_from')
+        path = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+    mode = 'resume' if cfg.resume else 'load_from'
+    ckpt = read_checkpoint(path, f'--{mode} checkpoint' if cfg.resume else 'load_from '
+                           'checkpoint') if path else None
+    if ckpt is not None and cfg.resume:  # what the hook restores, checked before any work
+        check_rng_states(ckpt.get(CKPT_KEY), f'--resume checkpoint {path}')
+    runner = build_runner(cfg)
+    # the checkpoint must fit the model before any work (mmengine would only warn)
+    if ckpt is not None:
+        check_checkpoint_fits(runner.model, path, mode, ckpt)
     runner.train()
     teardown_distributed()
 

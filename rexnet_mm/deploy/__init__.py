@@ -1,9 +1,13 @@
 """Running exported models: an onnxruntime session with the config's
 preprocessing (``OnnxClassifier``, ``OnnxDetector``; ``load_exported`` picks
-by the file's kind). Needs the ``deploy`` extra (``pip install -e .[deploy]``);
-``import rexnet_mm`` does not load it."""
-from .runtime import (META_KEY, OnnxClassifier, OnnxDetector, list_images, load_exported, read_meta,
-                      require, session)
+by the file's kind). The file's metadata is validated before use
+(:mod:`.metadata`); errors are :class:`DeployError` (one line). Needs the
+``deploy`` extra (``pip install -e .[deploy]``); ``import rexnet_mm`` does
+not load it."""
+from .errors import DeployError, MetadataError
+from .metadata import META_KEY
+from .runtime import (OnnxClassifier, OnnxDetector, list_images, load_exported, read_meta, require,
+                      session)
 
-__all__ = ['META_KEY', 'OnnxClassifier', 'OnnxDetector', 'list_images', 'load_exported',
-           'read_meta', 'require', 'session']
+__all__ = ['DeployError', 'META_KEY', 'MetadataError', 'OnnxClassifier', 'OnnxDetector',
+           'list_images', 'load_exported', 'read_meta', 'require', 'session']

@@ -1,10 +1,11 @@
 """int8 post-training quantization of an exported model with onnxruntime."""
 import os
 import os.path as osp
-import tempfile
 from typing import Iterable
 
 import numpy as np
+
+from ..utils.files import partial_path, publish, remove_quietly
 
 
 def quantize_int8(src: str, dst: str, calibration: Iterable[np.ndarray],
@@ -27,7 +28,9 @@ def quantize_int8(src: str, dst: str, calibration: Iterable[np.ndarray],
             item = next(self.items, None)
             return None if item is None else {input_name: item}
 
-    with tempfile.TemporaryDirectory(dir=osp.dirname(osp.abspath(dst))) as tmp:
+    tmp = partial_path(dst, 'quantize')  # .<name>.<pid>.quantize/, beside dst
+    os.makedirs(tmp, exist_ok=True)
+    try:
         pre = osp.join(tmp, 'pre.onnx')
         quant_pre_process(src, pre, skip_symbolic_shape=True)
         out = osp.join(tmp, 'int8.onnx')
@@ -41,5 +44,7 @@ def quantize_int8(src: str, dst: str, calibration: Iterable[np.ndarray],
                 entry = model.metadata_props.add()
                 entry.key, entry.value = k, v
         onnx.save(model, out)
-        os.replace(out, dst)
+        publish(out, dst)
+    finally:
+        remove_quietly(tmp)
     return dst

@@ -4,47 +4,29 @@ The exporter stores what inference needs beside the graph, as JSON in the
 ONNX file's metadata (key ``rexnet_mm``): the model kind, the outputs, the
 config's test pipeline and normalisation, whether the graph normalises
 (``--preprocess``) and the class names. So the ``.onnx`` file alone runs.
+That metadata is untrusted: it is validated against a schema and the
+pipeline built from an allow-list (:mod:`.metadata`) before any use.
+Errors are :class:`~.errors.DeployError`: one line, never an exit.
 """
-import glob
 import importlib.util
-import json
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-META_KEY = 'rexnet_mm'
+from ..utils.images import MAX_PIXELS, check_image, list_images  # noqa: F401
+from .errors import DeployError, MetadataError
+from .metadata import MAX_SIDE, META_KEY, build_pipeline, parse_meta
+
 INSTALL = 'pip install -e .[deploy]  (onnx, onnxruntime, onnxscript)'
-IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
-
-
-def list_images(paths, limit=None):
-    """Image files given directly or found (recursively) in directories,
-    sorted; at most ``limit`` spread evenly over them."""
-    found = []
-    for p in paths:
-        if osp.isdir(p):
-            found += sorted(f for f in glob.glob(osp.join(p, '**', '*'), recursive=True)
-                            if f.lower().endswith(IMAGE_EXT))
-        elif osp.isfile(p):
-            found.append(p)
-        else:
-            raise SystemExit(f'error: {p} is neither an image file nor a directory')
-    if not found:
-        raise SystemExit(f'error: no image ({", ".join(IMAGE_EXT)}) in {" ".join(paths)}')
-    if limit and len(found) > limit:
-        step = len(found) / limit
-        found = [found[int(i * step)] for i in range(limit)]
-    return found
 
 
 def require(*modules: str) -> None:
-    """Stop with one line when a deploy dependency is missing."""
+    """Refuse in one line when a deploy dependency is missing."""
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
-        raise SystemExit(f'error: {", ".join(missing)} {"is" if len(missing) == 1 else "are"} '
-                         f'not installed; ONNX export and inference need the deploy extra: '
-                         f'{INSTALL}')
+        raise DeployError(f'{", ".join(missing)} {"is" if len(missing) == 1 else "are"} '
+                          f'not installed; ONNX export and inference need the deploy extra: '
+                          f'{INSTALL}')
 
 
 def session(path: str, threads: Optional[int] = None, spinning: bool = False):
@@ -63,16 +45,27 @@ def session(path: str, threads: Optional[int] = None, spinning: bool = False):
         return ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
     except Exception as e:  # not an ONNX file, truncated, unsupported op
         first = (str(e).strip().splitlines() or [''])[0][:300]
-        raise SystemExit(f'error: onnxruntime cannot load {path} ({type(e).__name__}: '
-                         f'{first})') from None
+        raise DeployError(f'onnxruntime cannot load {path} ({type(e).__name__}: '
+                          f'{first})') from None
 
 
 def read_meta(sess, path: str = 'the model') -> dict:
+    """The file's validated metadata (see :mod:`.metadata`)."""
     props = sess.get_modelmeta().custom_metadata_map
     if META_KEY not in props:
-        raise SystemExit(f'error: {path} has no {META_KEY!r} metadata: it was not written by '
-                         f'tools/deployment/export_onnx.py, so its preprocessing is unknown')
-    return json.loads(props[META_KEY])
+        raise MetadataError(f'{path} has no {META_KEY!r} metadata: it was not written by '
+                            f'tools/deployment/export_onnx.py, so its preprocessing is unknown')
+    return parse_meta(props[META_KEY], path)
+
+
+def _check_input_shapes(sess, path):
+    """Static sizes of the graph's inputs must be sane: they size the
+    buffers this runtime allocates."""
+    for i in sess.get_inputs():
+        for axis, d in enumerate(i.shape):
+            if isinstance(d, int) and not 1 <= d <= (1024 if axis == 0 else MAX_SIDE):
+                raise MetadataError(f'{path}: input {i.name!r} has static shape {i.shape}; '
+                                    f'allowed: a batch of 1-1024 and sides of 1-{MAX_SIDE}')
 
 
 class ExportedModel:
@@ -81,47 +74,72 @@ class ExportedModel:
     ``kind`` and stops with one line naming the kind otherwise."""
     kind = ''
 
-    def __init__(self, path: str, threads: Optional[int] = None, *, _opened=None):
+    def __init__(self, path: str, threads: Optional[int] = None, *,
+                 max_pixels: int = MAX_PIXELS, _opened=None):
         self.path = path
+        self.max_pixels = max_pixels
         self.session, self.meta = _opened or _open(path, threads)
-        if self.meta.get('kind') != self.kind:
-            raise SystemExit(f'error: {path} is an exported {self.meta.get("kind")}, not a '
-                             f'{self.kind}')
-        self.classes: List[str] = list(self.meta.get('classes') or [])
-        self._pipeline = None
+        if self.meta['kind'] != self.kind:
+            raise DeployError(f'{path} is an exported {self.meta["kind"]}, not a {self.kind}')
+        self.classes: List[str] = list(self.meta['classes'])
+        self._pipelines = {}
+
+    @property
+    def pipeline(self):
+        """The file's test pipeline (validated, see :mod:`.metadata`),
+        without annotation loading, built once."""
+        return self._pipeline(('LoadAnnotations', ))
+
+    def _pipeline(self, skip):
+        if skip not in self._pipelines:
+            self._pipelines[skip] = build_pipeline(self.meta, skip)
+        return self._pipelines[skip]
+
+    def load(self, image) -> dict:
+        """One image (a path or an HxWx3 BGR array) through the pipeline; a
+        path is checked first (an image file, at most ``max_pixels``)."""
+        if isinstance(image, str):
+            check_image(image, max_pixels=self.max_pixels, decode=False)
+            return self.pipeline(dict(img_path=image))
+        if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3):
+            raise DeployError(f'an image is a path or an HxWx3 BGR array, but got '
+                              f'{type(image).__name__}'
+                              f'{getattr(image, "shape", "")}')
+        # as mmdet's inferencer: an array skips the file loading
+        return self._pipeline(('LoadAnnotations', 'LoadImageFromFile'))(
+            dict(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2]))
+
+    def __call__(self, images):
+        """One image (a path or an array) -> one result; a list -> a list."""
+        single = isinstance(images, (str, np.ndarray))
+        results = self.predict_all([images] if single else list(images))
+        return results[0] if single else results
 
 
 def _open(path, threads):
     sess = session(path, threads)
+    _check_input_shapes(sess, path)
     return sess, read_meta(sess, path)
 
 
-def load_exported(path: str, threads: Optional[int] = None) -> ExportedModel:
+def load_exported(path: str, threads: Optional[int] = None,
+                  max_pixels: int = MAX_PIXELS) -> ExportedModel:
     """The runtime for the kind of model ``path`` holds: an
     :class:`OnnxClassifier` or an :class:`OnnxDetector`."""
     sess, meta = _open(path, threads)
     runtimes = {cls.kind: cls for cls in (OnnxClassifier, OnnxDetector)}
-    if meta.get('kind') not in runtimes:
-        raise SystemExit(f'error: {path} is an exported {meta.get("kind")}; the runtime takes '
-                         f'{" and ".join(runtimes)} files')
-    return runtimes[meta['kind']](path, _opened=(sess, meta))
+    if meta['kind'] not in runtimes:
+        raise DeployError(f'{path} is an exported {meta["kind"]}; the runtime takes '
+                          f'{" and ".join(runtimes)} files')
+    return runtimes[meta['kind']](path, max_pixels=max_pixels, _opened=(sess, meta))
 
 
-def build_pipeline(test_pipeline):
-    """An mmpretrain test pipeline (a list of transform dicts), composed."""
-    from mmengine.dataset import Compose
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmpretrain')
-    return Compose(test_pipeline)
-
-
-def graph_input(pipeline, image, norm: dict, in_graph: bool) -> np.ndarray:
-    """One image (a path or an HxWx3 BGR array) through a composed test
-    pipeline, as an exported classifier takes it (no batch axis): HxWx3 uint8
-    when the graph normalises (``in_graph``), else normalised float32 3xHxW
-    with ``norm``'s mean, std and to_rgb."""
-    data = dict(img_path=image) if isinstance(image, str) else dict(img=image)
-    img = pipeline(data)['inputs'].numpy()  # 3xHxW uint8, BGR
+def graph_input(data: dict, norm: dict, in_graph: bool) -> np.ndarray:
+    """One image as the test pipeline leaves it (``data``), as an exported
+    classifier takes it (no batch axis): HxWx3 uint8 when the graph
+    normalises (``in_graph``), else normalised float32 3xHxW with ``norm``'s
+    mean, std and to_rgb."""
+    img = data['inputs'].numpy()  # 3xHxW uint8, BGR
     if in_graph:
         return np.ascontiguousarray(img.transpose(1, 2, 0))
     return np.ascontiguousarray(normalise(img, norm))
@@ -143,7 +161,8 @@ class OnnxClassifier(ExportedModel):
     test pipeline (resize, crop) and normalisation.
 
         clf = OnnxClassifier('rexnet.onnx')
-        clf(['a.jpg', 'b.jpg'])  # [{'pred_label', 'pred_score', 'pred_class', 'pred_scores'}]
+        clf('a.jpg')            # {'pred_label', 'pred_score', 'pred_class', 'pred_scores'}
+        clf(['a.jpg', 'b.jpg'])  # a list of those
     """
     kind = 'classifier'
 
@@ -151,24 +170,18 @@ class OnnxClassifier(ExportedModel):
         super().__init__(path, threads, **kw)
         self.input = self.session.get_inputs()[0]
 
-    @property
-    def pipeline(self):
-        """The config's test pipeline (mmpretrain transforms), built once."""
-        if self._pipeline is None:
-            self._pipeline = build_pipeline(self.meta['test_pipeline'])
-        return self._pipeline
-
     def preprocess(self, image) -> np.ndarray:
         """One image (a path or an HxWx3 array in BGR) -> the graph's input
         for it (without the batch axis)."""
-        return graph_input(self.pipeline, image, self.meta, self.meta['preprocess'])
+        return graph_input(self.load(image), self.meta, self.meta['preprocess'])
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The graph's raw output (logits, or scores if exported with
         --softmax) for a preprocessed batch."""
         return self.session.run(None, {self.input.name: batch})[0]
 
-    def __call__(self, images: Sequence) -> List[Dict]:
+    def predict_all(self, images: Sequence) -> List[Dict]:
+        """Images (paths or HxWx3 BGR arrays) -> one result dict each."""
         results = []
         fixed_batch = self.input.shape[0] if isinstance(self.input.shape[0], int) else None
         static = [d if isinstance(d, int) else None for d in self.input.shape]
@@ -177,9 +190,10 @@ class OnnxClassifier(ExportedModel):
             wrong = [i for i in range(1, x.ndim) if static[i] is not None and
                      static[i] != x.shape[i]]
             if wrong:
-                raise SystemExit(f"error: {image}: the model's preprocessing makes an input of "
-                                 f'shape {list(x.shape)}, but {self.path} takes '
-                                 f'{list(self.input.shape)}; export it with --dynamic')
+                raise DeployError(f"{image if isinstance(image, str) else 'an image'}: the "
+                                  f"model's preprocessing makes an input of shape "
+                                  f'{list(x.shape)}, but {self.path} takes '
+                                  f'{list(self.input.shape)}; export it with --dynamic')
             if fixed_batch and fixed_batch > 1:  # a static batch: fill it
                 x = np.repeat(x, fixed_batch, axis=0)
             out = self.run(x)[0].astype(np.float64)
@@ -190,16 +204,6 @@ class OnnxClassifier(ExportedModel):
                                 pred_class=self.classes[label] if label < len(self.classes)
                                 else str(label), pred_scores=scores))
         return results
-
-
-def _tuples(obj):
-    """JSON's lists back to the config's tuples (mmcv's Resize takes a tuple
-    scale, not a list)."""
-    if isinstance(obj, dict):
-        return {k: _tuples(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return tuple(_tuples(v) for v in obj)
-    return obj
 
 
 class OnnxDetector(ExportedModel):
@@ -213,7 +217,7 @@ class OnnxDetector(ExportedModel):
     ``mask_thr_binary``).
 
         det = OnnxDetector('faster_rcnn.onnx')
-        det(['a.jpg'])[0].pred_instances  # bboxes, scores, labels (, masks)
+        det('a.jpg').pred_instances  # bboxes, scores, labels (, masks); a list for a list
     """
 
     kind = 'detector'
@@ -222,17 +226,6 @@ class OnnxDetector(ExportedModel):
         super().__init__(path, threads, **kw)
         self.inputs = {i.name: i for i in self.session.get_inputs()}
         self.output_names = [o.name for o in self.session.get_outputs()]
-
-    @property
-    def pipeline(self):
-        """The config's test pipeline without annotation loading, built once."""
-        if self._pipeline is None:
-            from mmengine.dataset import Compose
-            from mmengine.registry import init_default_scope
-            init_default_scope('mmdet')
-            self._pipeline = Compose([_tuples(t) for t in self.meta['test_pipeline']
-                                      if t['type'] != 'LoadAnnotations'])
-        return self._pipeline
 
     def graph_input(self, img) -> np.ndarray:
         """A resized 3xhxw BGR uint8 image -> the graph's padded float input
@@ -244,8 +237,8 @@ class OnnxDetector(ExportedModel):
         static = self.inputs['img'].shape[2:]
         if all(isinstance(d, int) for d in static):
             if h > static[0] or w > static[1]:
-                raise SystemExit(
-                    f"error: the test pipeline makes this image {h}x{w}, larger than the "
+                raise DeployError(
+                    f"the test pipeline makes this image {h}x{w}, larger than the "
                     f"{static[0]}x{static[1]} {self.path} takes; export it with --dynamic or "
                     f'--shape {h} {w}')
             H, W = static
@@ -268,11 +261,16 @@ class OnnxDetector(ExportedModel):
                 'img_shape': np.asarray([h, w], np.float32)}
         out = dict(zip(self.output_names, self.session.run(None, feed)))
         keep = out['labels'][0] >= 0
+        labels = out['labels'][0][keep]
+        if labels.size and labels.max() >= len(self.classes):
+            raise MetadataError(f'{self.path} returned label {int(labels.max())}, but its '
+                                f'metadata names {len(self.classes)} classes; the file was '
+                                f'altered or exported with the wrong classes')
         dets = torch.from_numpy(out['dets'][0][keep])
         sx, sy = metainfo.get('scale_factor', (1., 1.))
         boxes = dets[:, :4] / dets.new_tensor([sx, sy, sx, sy])
         inst = InstanceData(bboxes=boxes, scores=dets[:, 4],
-                            labels=torch.from_numpy(out['labels'][0][keep]).long())
+                            labels=torch.from_numpy(labels).long())
         if 'masks' in out:
             inst.masks = self.paste_masks(torch.from_numpy(out['masks'][0][keep]), boxes,
                                           metainfo['ori_shape'][:2])
@@ -291,11 +289,10 @@ class OnnxDetector(ExportedModel):
         masks, _ = _do_paste_mask(logits.sigmoid()[:, None], boxes, h, w, skip_empty=False)
         return masks >= self.meta['mask_thr_binary']
 
-    def __call__(self, images: Sequence) -> list:
+    def predict_all(self, images: Sequence) -> list:
         """Images (paths or HxWx3 BGR arrays) -> DetDataSamples."""
         results = []
         for image in images:
-            data = dict(img_path=image) if isinstance(image, str) else dict(img=image)
-            data = self.pipeline(data)
+            data = self.load(image)
             results.append(self.predict(data['inputs'].numpy(), data['data_samples'].metainfo))
         return results

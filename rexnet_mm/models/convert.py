@@ -169,19 +169,27 @@ def _try_convert(state, arch, layout):
     return out, None
 
 
-def convert_rexnet(ckpt, arch=None):
+def nonfinite_tensors(state: Dict[str, torch.Tensor]) -> List[str]:
+    """Names of the floating-point tensors holding NaN or infinite values."""
+    return [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+
+
+def convert_rexnet(ckpt, arch=None, allow_nonfinite=False):
     """Convert an official ReXNetV1 / ReXNet-lite or timm checkpoint.
 
     Args:
         ckpt: a state dict or a dict holding one.
         arch: the variant expected; None infers it from the tensor shapes.
+        allow_nonfinite: convert even when some weights are NaN or infinite
+            (refused by default: a diverged or corrupt file).
 
     Returns:
         (layout, arch, state_dict with 'backbone.' and 'head.' keys).
 
     Raises:
-        ValueError: unknown layout, or no variant (or not ``arch``) fits; the
-        message names what was found and what was expected.
+        ValueError: unknown layout, no variant (or not ``arch``) fits, or
+        non-finite weights; the message names what was found and what was
+        expected.
     """
     state = unwrap_state_dict(ckpt)
     layout = detect_layout(state)
@@ -191,6 +199,13 @@ def convert_rexnet(ckpt, arch=None):
     for a in candidates:
         out, why = _try_convert(state, a, layout)
         if out is not None:
+            bad = [] if allow_nonfinite else nonfinite_tensors(out)
+            if bad:
+                raise ValueError(
+                    f'{len(bad)} of {len(out)} tensors hold NaN or infinite values (e.g. '
+                    f'{", ".join(bad[:3])}): a diverged or corrupt checkpoint? '
+                    f'tools/model_converters/rexnet_to_mm.py --allow-nonfinite converts it '
+                    f'anyway')
             return layout, a, out
         reasons[a] = why
     if arch is not None:

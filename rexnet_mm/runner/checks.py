@@ -104,11 +104,21 @@ def guess_arch(state: Dict[str, torch.Tensor], prefix: str = 'backbone.') -> Opt
 
 
 def unpickling_reason(err) -> str:
-    """The reason inside torch's long weights-only error message."""
+    """Our reason inside torch's weights-only error message, without torch's
+    advice around it (which suggests ``weights_only=False``: the very code
+    execution the safe loader prevents)."""
+    import re
     text = str(err)
-    if 'WeightsUnpickler error:' in text:
-        text = text.split('WeightsUnpickler error:', 1)[1].split('Check the documentation')[0]
-    text = ' '.join(text.split())
+    for marker in ('checkpoint refused:', 'WeightsUnpickler error:'):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+            break
+    text = re.sub(r'Check the documentation of torch\.load.*', '', text, flags=re.S)
+    text = re.sub(r'Please use `torch\.serialization.*?if you trust this global\.', '', text,
+                  flags=re.S)
+    text = re.sub(r'Weights only load failed\.|In PyTorch 2\.6, we changed[^\n]*trusted '
+                  r'source\.|Please file an issue[^:]*:', '', text)
+    text = ' '.join(text.replace('\x1b[1m', '').replace('\x1b[0m', '').split())
     return text[:400] or type(err).__name__
 
 
@@ -132,7 +142,13 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
     return ckpt
 
 
-def check_checkpoint_fits(model, path: str, mode: str) -> None:
+def _fused_away(key: str) -> bool:
+    """Whether a tensor is one that folding BatchNorm removes."""
+    return key.rsplit('.', 1)[-1] in ('running_mean', 'running_var', 'num_batches_tracked') or \
+        '.bn.' in key or '.norm.' in key
+
+
+def check_checkpoint_fits(model, path: str, mode: str, ckpt: Optional[dict] = None) -> None:
     """Stop before any work when the checkpoint at ``path`` does not fit.
 
     ``mode`` is 'test' or 'resume' (every tensor of the model must be in the
@@ -140,10 +156,11 @@ def check_checkpoint_fits(model, path: str, mode: str) -> None:
     neck must fit; other tensors of another shape, e.g. a classifier trained
     for another number of classes, are left at their init, as mmengine does,
     and listed). Either way the checkpoint must share tensors with the model.
+    ``ckpt``: the file's content, when the caller has read it already.
     """
     what = {'test': 'checkpoint', 'resume': '--resume checkpoint',
             'load_from': 'load_from checkpoint'}[mode]
-    ckpt = read_checkpoint(path, what)
+    ckpt = read_checkpoint(path, what) if ckpt is None else ckpt
     state = ckpt.get('state_dict', ckpt)
     if state and all(isinstance(k, str) and k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
@@ -183,12 +200,22 @@ def check_checkpoint_fits(model, path: str, mode: str) -> None:
             f'differ in shape (checkpoint vs model: {eg}{" ..." if len(mismatched) > 2 else ""}). '
             f'{advice}')
     if missing:
+        meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
+        extra = [k for k in state if k not in own]
+        if meta.get('deploy') or (extra and all(_fused_away(k) for k in missing)):
+            guess = ('It is a fused (deploy) checkpoint, written by '
+                     'tools/model_converters/reparameterize_model.py: its BatchNorms are folded '
+                     'into the convolutions. Load it into the fused model with --cfg-options '
+                     'model.backbone.deploy=True (and model.head.deploy=True for a ReXNet '
+                     'classifier), or use the checkpoint it was fused from.')
+        else:
+            guess = ('Is it a backbone-only (ImageNet) checkpoint? Those start a training '
+                     "(load_from, or the backbone's init_cfg); use the checkpoint trained with "
+                     'this config.')
         raise SystemExit(
             f'error: {what} {path} does not fit the model: it lacks {len(missing)} of the '
             f"model's {len(own)} tensors (e.g. {', '.join(missing[:3])}), which would keep "
-            f'their random init. Is it a backbone-only (ImageNet) checkpoint? Those start a '
-            f'training (load_from, or the backbone\'s init_cfg); use the checkpoint trained '
-            f'with this config.')
+            f'their random init. {guess}')
     if tolerated:
         print(f'[rexnet_mm] load_from {path}: {len(tolerated)} tensors of another shape stay '
               f'at their init (e.g. {", ".join(tolerated[:3])}): a head for another number '

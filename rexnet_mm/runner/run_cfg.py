@@ -91,8 +91,11 @@ def resolve_config(path):
         if not osp.isfile(full):
             raise SystemExit(f'error: {path}: {pkg} has no config {rel} (looked in {full})')
         return full
-    if not osp.isfile(path):
-        raise SystemExit(f'error: config {path} does not exist')
+    from rexnet_mm.utils.files import FileCheckError, check_input_file
+    try:
+        check_input_file(path, 'config')
+    except FileCheckError as e:
+        raise SystemExit(f'error: {e}') from None
     return path
 
 
@@ -162,7 +165,12 @@ def apply_arch(cfg, arch):
 def convert_official_load_from(cfg):
     """``load_from`` naming an official ReXNetV1 / lite or timm file: convert
     it (as tools/model_converters/rexnet_to_mm.py does, same checks) into the
-    work dir and point ``load_from`` there. Other files are left alone."""
+    work dir and point ``load_from`` there. Other files are left alone.
+
+    The converted file is named after the source and its content hash
+    (``converted_<name>-<sha256[:12]>.pth``): a second run from the same
+    source reuses it, and another source of the same name never replaces it.
+    """
     path = cfg.get('load_from')
     if not path or cfg.get('resume') or not osp.isfile(path):
         return
@@ -170,8 +178,15 @@ def convert_official_load_from(cfg):
     from rexnet_mm.models.convert import convert_rexnet
     from rexnet_mm.runner.checks import read_checkpoint
     from rexnet_mm.utils.checkpoint import official_layout, save_whole
+    from rexnet_mm.utils.files import content_hash
     ckpt = read_checkpoint(path, 'load_from checkpoint')
     if not official_layout(ckpt):
+        return
+    name = osp.splitext(osp.basename(path))[0]
+    out = osp.join(cfg.work_dir, f'converted_{name}-{content_hash(path)[:12]}.pth')
+    if osp.isfile(out):
+        print(f'[rexnet_mm] load_from {path}: using its conversion {out}', flush=True)
+        cfg.load_from = out
         return
     arch = (cfg.model.get('backbone') or {}).get('arch', '1.0x')
     try:
@@ -179,7 +194,6 @@ def convert_official_load_from(cfg):
             ckpt, arch if isinstance(arch, str) and arch in ARCH_SETTINGS else None)
     except ValueError as e:
         raise SystemExit(f'error: load_from {path}: {e}') from None
-    out = osp.join(cfg.work_dir, f'converted_{osp.splitext(osp.basename(path))[0]}.pth')
     save_whole({'state_dict': state, 'meta': dict(arch=found, layout=layout,
                                                   source=osp.basename(path))}, out)
     print(f'[rexnet_mm] load_from {path}: a {layout} ReXNet {found} file, converted to {out}',
@@ -305,11 +319,23 @@ def check_datasets(cfg, splits=('train_dataloader', 'val_dataloader', 'test_data
             problems.append((split, ds.get('type'), ann_path, root))
         elif not ann_path and (img_path or root) and not osp.exists(img_path or root):
             problems.append((split, ds.get('type'), img_path or root, root))
+        # the metric reads its own annotation file (COCO), only after the whole run
+        evaluator = cfg.get(split.replace('_dataloader', '_evaluator'))
+        for metric in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]:
+            ann = metric.get('ann_file') if isinstance(metric, dict) else None
+            if ann and not osp.exists(ann):
+                problems.append((split.replace('_dataloader', '_evaluator'), metric.get('type'),
+                                 ann, root))
     if not problems:
         return
     lines = ['error: dataset not found:']
     for split, typ, path, root in problems:
-        lines.append(f'  {split}: {typ} expects {path} (data_root={root!r})')
+        if split.endswith('_evaluator'):
+            lines.append(f'  {split}: {typ} expects {path} (its own ann_file, not under '
+                         f'data_root: point it there too with --cfg-options '
+                         f'{split}.ann_file=<data_root>/annotations/...)')
+        else:
+            lines.append(f'  {split}: {typ} expects {path} (data_root={root!r})')
     typ = problems[0][1] or ''
     if 'Coco' in typ:
         lines += ['Expected COCO 2017 layout:',

@@ -13,7 +13,6 @@ other attribute, ...) is refused with ``pickle.UnpicklingError``.
 """
 import os
 import os.path as osp
-import tempfile
 
 import torch
 
@@ -52,21 +51,17 @@ def check_checkpoint_file(path: str, what: str = 'checkpoint') -> None:
 
 
 def save_whole(obj, dst):
-    """Write ``obj`` to ``dst`` completely or not at all: a temporary file in
-    the same directory, renamed over ``dst`` at the end, removed on failure."""
-    folder = osp.dirname(osp.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(dst)}.', suffix='.part', dir=folder)
+    """Write ``obj`` to ``dst`` completely or not at all: a partial file in
+    the same directory (``.<name>.<pid>.part``), renamed over ``dst`` at the
+    end, removed on failure (see :mod:`.files`)."""
+    from .files import partial_path, publish, remove_quietly
+    tmp = partial_path(dst)
     try:
-        with os.fdopen(fd, 'wb') as f:
+        with open(tmp, 'wb') as f:
             torch.save(obj, f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plainly created file (mkstemp makes 0600)
-        os.replace(tmp, dst)
+        publish(tmp, dst)
     except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
+        remove_quietly(tmp)
         raise
 
 

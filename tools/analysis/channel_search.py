@@ -27,6 +27,9 @@ import sys
 import time
 
 from rexnet_mm.research.search import candidates
+from rexnet_mm.runner.run_cfg import CfgOptionsAction
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_output_dir
 
 
 def pick_spread(rows, k):
@@ -99,6 +102,7 @@ def plot(rows, path, key):
     fig.savefig(path, dpi=110)
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -113,9 +117,12 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=30)
     p.add_argument('--patience', type=int, default=5, help='early stopping (epochs)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--cfg-options', nargs='+', default=None,
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='key=value overrides for the training config')
+    p.add_argument('--overwrite', action='store_true',
+                   help='write into an existing, non-empty --out folder')
     args = p.parse_args(argv)
+    check_output_dir(args.out, '--out', overwrite=args.overwrite)
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     rows = candidates(args.params * 1e6, args.flops * 1e9, args.size, args.num_classes)
@@ -126,13 +133,7 @@ def main(argv=None):
     rows.sort(key=lambda r: r['flops'])
     key = 'flops'
     if args.train:
-        opts = None
-        if args.cfg_options:
-            from mmengine.config import DictAction
-            opts = {}
-            for kv in args.cfg_options:
-                k, v = kv.split('=', 1)
-                opts[k] = DictAction._parse_iterable(v)
+        opts = args.cfg_options
         rows = pick_spread(rows, args.max_train)
         for i, r in enumerate(rows):
             accs = []

@@ -13,7 +13,6 @@ logits (a: fp32); the table gives its median and maximum over the images.
 """
 import argparse
 import copy
-import os.path as osp
 import statistics
 import sys
 
@@ -21,8 +20,10 @@ import numpy as np
 import torch
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.deploy.runtime import list_images
 from rexnet_mm.runner.run_cfg import apply_precision
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_input_file
+from rexnet_mm.utils.images import check_image, list_images
 
 
 def load_model(config, checkpoint):
@@ -43,6 +44,7 @@ def load_model(config, checkpoint):
     return cfg, model.eval()
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -53,9 +55,12 @@ def main(argv=None):
     p.add_argument('--num', type=int, default=200, help='at most this many images')
     p.add_argument('--int8', help='an int8 ONNX file of the same model')
     args = p.parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
-    images = list_images(args.images, args.num)
+    check_input_file(args.checkpoint, 'checkpoint')
+    if args.int8:
+        check_input_file(args.int8, '--int8')
+    images = list_images(args.images, args.num, what='--images')
+    for img in images:
+        check_image(img, '--images image')
     cfg, model = load_model(args.config, args.checkpoint)
     fused = copy.deepcopy(model)
     for m in fused.modules():

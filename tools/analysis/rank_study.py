@@ -17,6 +17,8 @@ import sys
 import time
 
 from rexnet_mm.research import rank_study as rs
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_output_dir
 
 
 def plot(rows, path, tol):
@@ -41,14 +43,18 @@ def plot(rows, path, tol):
     fig.savefig(path, dpi=110)
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--out', required=True, help='output directory')
+    p.add_argument('--overwrite', action='store_true',
+                   help='write into an existing, non-empty folder')
     p.add_argument('--quick', action='store_true', help='fewer draws and ratios (< 1 min)')
     p.add_argument('--draws', type=int, default=None, help='random draws per point')
     p.add_argument('--rtol', type=float, default=rs.RTOL)
     p.add_argument('--seed', type=int, default=0)
     args = p.parse_args(argv)
+    check_output_dir(args.out, '--out', overwrite=args.overwrite)
     if args.quick:
         ratios = (0.1, 0.25, 0.5, 0.75, 1.0)
         acts = ('identity', 'relu', 'relu6', 'elu', 'silu', 'gelu')

@@ -34,7 +34,6 @@ import json
 import os
 import os.path as osp
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -42,6 +41,11 @@ import torch
 import torch.nn as nn
 
 import rexnet_mm  # noqa: F401
+from rexnet_mm.deploy.metadata import MAX_DETS, MAX_SIDE
+from rexnet_mm.runner.run_cfg import CfgOptionsAction
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_input_file, check_output_file, partial_path, publish
+from rexnet_mm.utils.images import check_image
 
 MAX_REL = 1e-4  # --check fails above this relative difference
 MIN_DYNAMIC = 64  # smallest height and width of a --dynamic graph
@@ -78,20 +82,22 @@ def parse_args(argv=None):
     p.add_argument('--exporter', choices=['dynamo', 'torchscript'],
                    help='default: dynamo; torchscript for detectors (the only one they take)')
     p.add_argument('--overwrite', action='store_true', help='replace an existing --out')
-    p.add_argument('--cfg-options', nargs='+', default=None, help='override config settings')
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
+                   help='override config settings, KEY=VALUE items')
     args = p.parse_args(argv)
     if not args.out.endswith('.onnx'):
         p.error(f'--out must name a .onnx file, but got {args.out}')
-    if args.batch < 1:
-        p.error(f'--batch must be >= 1, but got {args.batch}')
-    if args.shape and min(args.shape) < MIN_DYNAMIC:
-        p.error(f'--shape must be at least {MIN_DYNAMIC} {MIN_DYNAMIC}, but got {args.shape}')
+    if not 1 <= args.batch <= 1024:
+        p.error(f'--batch must be in 1-1024, but got {args.batch}')
+    if args.shape and not all(MIN_DYNAMIC <= v <= MAX_SIDE for v in args.shape):
+        p.error(f'--shape H W must be in {MIN_DYNAMIC}-{MAX_SIDE} each, but got '
+                f'{" ".join(map(str, args.shape))}')
     if not 14 <= args.opset <= 23:
         p.error(f'--opset must be in 14-23, but got {args.opset}')
     if args.backbone and (args.softmax or args.preprocess):
         p.error('--softmax and --preprocess apply to classifiers, not to --backbone')
-    if args.max_dets is not None and args.max_dets < 1:
-        p.error(f'--max-dets must be >= 1, but got {args.max_dets}')
+    if args.max_dets is not None and not 1 <= args.max_dets <= MAX_DETS:
+        p.error(f'--max-dets must be in 1-{MAX_DETS}, but got {args.max_dets}')
     if args.score_thr is not None and not 0 <= args.score_thr < 1:
         p.error(f'--score-thr must be in [0, 1), but got {args.score_thr}')
     return args
@@ -129,8 +135,6 @@ def build(args):
     from rexnet_mm.runner.build import build_from_config
     from rexnet_mm.runner.checks import check_checkpoint_fits
     from rexnet_mm.runner.run_cfg import load_config
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options)
     if cfg.default_scope not in ('mmpretrain', 'mmdet') and not args.backbone:
         raise SystemExit(f'error: {args.config} is an {cfg.default_scope} config: the whole '
@@ -201,8 +205,12 @@ def class_names(cfg, checkpoint):
 
 
 def test_pipeline(cfg):
+    """The config's test pipeline as the file records it: plain dicts, without
+    the ``_scope_`` of the config's own toolkit (the runtime takes the
+    toolkit from the file's kind and refuses any ``_scope_``)."""
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    return list(loader.get('dataset', {}).get('pipeline', []))
+    return [{k: v for k, v in t.items() if not (k == '_scope_' and v == cfg.default_scope)}
+            for t in loader.get('dataset', {}).get('pipeline', [])]
 
 
 def default_shape(pipeline):
@@ -252,12 +260,14 @@ def random_input(args, h, w, batch, seed):
     return torch.randn(batch, 3, h, w, generator=g)
 
 
-def image_input(args, path, pipeline, norm):
-    """An image through the config's test pipeline, as the graph's input
-    (the same preprocessing rexnet_mm.deploy.OnnxClassifier applies)."""
-    from rexnet_mm.deploy.runtime import build_pipeline, graph_input
-    return torch.from_numpy(graph_input(build_pipeline(pipeline), path, norm,
-                                        args.preprocess))[None]
+def image_input(args, path, meta):
+    """An image through the file's test pipeline, as the graph's input (the
+    preprocessing rexnet_mm.deploy.OnnxClassifier applies, from the same
+    validated metadata)."""
+    from rexnet_mm.deploy.metadata import build_pipeline
+    from rexnet_mm.deploy.runtime import graph_input
+    data = build_pipeline(meta)(dict(img_path=path))
+    return torch.from_numpy(graph_input(data, meta, args.preprocess))[None]
 
 
 def compare(net, sess, x, names):
@@ -278,18 +288,19 @@ def compare(net, sess, x, names):
     return rows
 
 
+@one_line_errors
 def main(argv=None):
     args = parse_args(argv)
-    from rexnet_mm.deploy.runtime import META_KEY, require, session
+    from rexnet_mm.deploy.metadata import META_KEY, validate_meta
+    from rexnet_mm.deploy.runtime import require, session
     require('onnx', 'onnxruntime')
     import onnx
-    if osp.isdir(args.out):
-        raise SystemExit(f'error: --out {args.out} is a directory')
-    if osp.exists(args.out) and not args.overwrite:
-        raise SystemExit(f'error: --out {args.out} exists; pass --overwrite to replace it')
+    check_input_file(args.config, 'config')
+    check_input_file(args.checkpoint, 'checkpoint')
+    check_output_file(args.out, '--out', overwrite=args.overwrite, suffixes=('.onnx', ),
+                      inputs=[args.config, args.checkpoint, *(args.check or [])])
     for img in args.check or []:
-        if not osp.isfile(img):
-            raise SystemExit(f'error: --check image {img} does not exist')
+        check_image(img, '--check image')
     cfg, model = build(args)
     detector = cfg.default_scope == 'mmdet' and not args.backbone
     if detector:
@@ -336,10 +347,25 @@ def main(argv=None):
             names = ['scores' if args.softmax else 'logits']
         example = (random_input(args, h, w, max(args.batch, 2) if args.dynamic else args.batch,
                                 0), )
+    kind = 'detector' if detector else 'backbone' if args.backbone else 'classifier'
+    layout = 'NCHW float32 BGR 0-255' if detector and args.preprocess else \
+        'NHWC uint8' if args.preprocess else 'NCHW float32'
+    classes = [] if args.backbone else class_names(cfg, args.checkpoint)
+    if detector:
+        check_classes(classes, model, args)
+    meta = dict(kind=kind, outputs=names,
+                config=osp.basename(args.config), checkpoint=osp.basename(args.checkpoint),
+                deploy=args.deploy, preprocess=args.preprocess, softmax=args.softmax,
+                input_layout=layout, test_pipeline=pipeline, classes=classes,
+                **(norm or dict(mean=None, std=None, to_rgb=None)), **extra)
+    meta = json.loads(json.dumps(meta))  # as a reader of the file sees it
+    try:  # the runtime validates what it reads; write nothing it would refuse
+        checked = validate_meta(meta, args.config)
+    except ValueError as e:
+        raise SystemExit(f'error: cannot export {args.config} with its test pipeline and '
+                         f'classes as they are: {e}') from None
 
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.onnx.part', dir=osp.dirname(osp.abspath(args.out)))
-    os.close(fd)
+    tmp = partial_path(args.out)
     try:
         t = time.time()
         print(f'[export] {args.exporter} exporter, opset {args.opset}, input '
@@ -352,15 +378,6 @@ def main(argv=None):
             else:
                 export(net, example[0], tmp, args, names)
         graph = onnx.load(tmp)
-        kind = 'detector' if detector else 'backbone' if args.backbone else 'classifier'
-        layout = 'NCHW float32 BGR 0-255' if detector and args.preprocess else \
-            'NHWC uint8' if args.preprocess else 'NCHW float32'
-        meta = dict(kind=kind, outputs=names,
-                    config=osp.basename(args.config), checkpoint=osp.basename(args.checkpoint),
-                    deploy=args.deploy, preprocess=args.preprocess, softmax=args.softmax,
-                    input_layout=layout, test_pipeline=pipeline,
-                    classes=[] if args.backbone else class_names(cfg, args.checkpoint),
-                    **(norm or dict(mean=None, std=None, to_rgb=None)), **extra)
         entry = graph.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta)
         onnx.checker.check_model(graph)
@@ -371,16 +388,25 @@ def main(argv=None):
             if detector:
                 check_detector(args, model, tmp)
             else:
-                check(args, net, tmp, names, h, w, pipeline, norm, session)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plainly created file (mkstemp makes 0600)
-        os.replace(tmp, args.out)
+                check(args, net, tmp, names, h, w, checked, session)
+        publish(tmp, args.out)
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
     print(f'[export] wrote {args.out}')
     return 0
+
+
+def check_classes(classes, model, args):
+    """A detector's labels index its class names: the file must name one
+    class per label the head can return."""
+    head = getattr(model, 'bbox_head', None) or getattr(
+        getattr(model, 'roi_head', None), 'bbox_head', None)
+    num = getattr(head, 'num_classes', None)
+    if num is not None and len(classes) != num:
+        raise SystemExit(f'error: {args.config}: the detector predicts {num} classes, but the '
+                         f'checkpoint and the test dataset name {len(classes)} '
+                         f'({classes[:3]}...); set test_dataloader.dataset.metainfo.classes')
 
 
 # ---------------------------------------------------------------- detectors
@@ -457,15 +483,15 @@ def check_detector(args, model, path):
           'detections')
 
 
-def check(args, net, path, names, h, w, pipeline, norm, session):
+def check(args, net, path, names, h, w, meta, session):
     sess = session(path)
     cases = [('random', random_input(args, h, w, args.batch, 1))]
     if args.dynamic:  # another batch and an odd size
         cases.append(('random, odd size', random_input(args, h + 13, w - 7, args.batch + 1, 2)))
     for img in args.check:
-        if args.backbone or pipeline == []:
+        if args.backbone or not meta['test_pipeline']:
             raise SystemExit('error: --check IMG needs a classifier config with a test pipeline')
-        x = image_input(args, img, pipeline, norm)
+        x = image_input(args, img, meta)
         size = tuple(x.shape[1:3] if args.preprocess else x.shape[2:])
         if not args.dynamic and size != (h, w):
             raise SystemExit(f"error: --check {img}: the config's test pipeline makes it "

@@ -14,28 +14,36 @@ import argparse
 import os.path as osp
 import sys
 
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_input_file, check_output_file
+from rexnet_mm.utils.images import MAX_PIXELS, check_image, list_images
 
+
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('model', help='a classifier written by tools/deployment/export_onnx.py')
-    p.add_argument('--calib', nargs='+', required=True, help='calibration images or folders')
+    p.add_argument('--calib', nargs='+', required=True, help='calibration images or folders '
+                   '(searched recursively; links to folders are not followed)')
     p.add_argument('--num', type=int, default=64, help='calibration images used (default 64)')
     p.add_argument('--out', required=True, help='the int8 .onnx file to write')
     p.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+    p.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
+                   help=f'refuse larger calibration images (default {MAX_PIXELS})')
     args = p.parse_args(argv)
-    from rexnet_mm.deploy import OnnxClassifier, list_images, require
+    if args.num < 1:
+        p.error(f'--num must be >= 1, but got {args.num}')
+    # everything that can be refused is refused before calibrating
+    check_input_file(args.model, 'model')
+    check_output_file(args.out, '--out', overwrite=args.overwrite, inputs=[args.model],
+                      suffixes=('.onnx', ))
+    images = list_images(args.calib, args.num, what='--calib')
+    for img in images:
+        check_image(img, '--calib image', args.max_pixels)
+    from rexnet_mm.deploy import OnnxClassifier, require
     require('onnx', 'onnxruntime')
     from rexnet_mm.deploy.quantize import quantize_int8
-    if not args.out.endswith('.onnx'):
-        raise SystemExit(f'error: --out must name a .onnx file, but got {args.out}')
-    if osp.exists(args.out) and not args.overwrite:
-        raise SystemExit(f'error: --out {args.out} exists; pass --overwrite to replace it')
-    if osp.exists(args.out) and osp.samefile(args.out, args.model):
-        raise SystemExit(f'error: --out {args.out} is the model itself; write elsewhere')
-    if not osp.isfile(args.model):
-        raise SystemExit(f'error: model {args.model} does not exist')
-    clf = OnnxClassifier(args.model)
-    images = list_images(args.calib, args.num)
+    clf = OnnxClassifier(args.model, max_pixels=args.max_pixels)
     print(f'[quantize] calibrating on {len(images)} images from {" ".join(args.calib)}',
           flush=True)
     batch = clf.input.shape[0] if isinstance(clf.input.shape[0], int) else 1

@@ -16,6 +16,9 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_output_dir
+
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from make_demo_coco import BASE_COLORS, CATEGORIES, _polygon  # noqa: E402  one set of shapes
 
@@ -38,14 +41,18 @@ def make_split(out, split, per_class, size, seed):
             img.save(osp.join(d, f'{i:04d}.png'))
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('out', nargs='?', default='data/demo_cls')
+    p.add_argument('--overwrite', action='store_true',
+                   help='write into an existing, non-empty folder')
     p.add_argument('--train', type=int, default=40, help='train images per class')
     p.add_argument('--val', type=int, default=10, help='val images per class')
     p.add_argument('--size', type=int, default=64)
     p.add_argument('--seed', type=int, default=0)
     args = p.parse_args(argv)
+    check_output_dir(args.out, 'OUT', overwrite=args.overwrite)
     make_split(args.out, 'train', args.train, args.size, args.seed)
     make_split(args.out, 'val', args.val, args.size, args.seed + 1)
     print(f'{len(CATEGORIES)} classes ({", ".join(CATEGORIES)}), {args.train}+{args.val} '

@@ -18,6 +18,9 @@ import os.path as osp
 import numpy as np
 from PIL import Image, ImageDraw
 
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_output_dir
+
 CATEGORIES = ('square', 'circle', 'triangle', 'star')
 # a base hue per class (with jitter) so a small model learns in minutes
 BASE_COLORS = ((220, 60, 50), (50, 170, 60), (50, 90, 220), (230, 200, 40))
@@ -103,13 +106,17 @@ def make_split(out_dir, split, num_images, seed):
     return len(images), len(annotations)
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('out', nargs='?', default='data/demo_coco')
+    p.add_argument('--overwrite', action='store_true',
+                   help='write into an existing, non-empty folder')
     p.add_argument('--train', type=int, default=200, help='number of train images')
     p.add_argument('--val', type=int, default=40, help='number of val images')
     p.add_argument('--seed', type=int, default=0)
     args = p.parse_args(argv)
+    check_output_dir(args.out, 'OUT', overwrite=args.overwrite)
     for split, n, seed in (('train', args.train, args.seed), ('val', args.val, args.seed + 1)):
         ni, na = make_split(args.out, split, n, seed)
         print(f'{split}: {ni} images, {na} objects -> {args.out}/{split}')

@@ -18,6 +18,9 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_output_dir
+
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from make_demo_coco import BASE_COLORS, CATEGORIES, _polygon  # noqa: E402
 
@@ -67,15 +70,19 @@ def make_split(out_dir, split, num_images, seed, size):
     return counts
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('out', nargs='?', default='data/demo_seg')
+    p.add_argument('--overwrite', action='store_true',
+                   help='write into an existing, non-empty folder')
     p.add_argument('--train', type=int, default=200, help='number of train images')
     p.add_argument('--val', type=int, default=40, help='number of val images')
     p.add_argument('--size', type=int, nargs=2, default=(128, 160), metavar=('H', 'W'),
                    help='image size')
     p.add_argument('--seed', type=int, default=0)
     args = p.parse_args(argv)
+    check_output_dir(args.out, 'OUT', overwrite=args.overwrite)
     if min(args.train, args.val) < 1 or min(args.size) < 32:
         p.error('--train and --val must be >= 1 and --size >= 32 32, but got '
                 f'{args.train}, {args.val} and {list(args.size)}')

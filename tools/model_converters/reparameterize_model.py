@@ -9,12 +9,14 @@ Load OUT with the config's fused form: ``--cfg-options model.backbone.deploy=Tru
 (and ``model.head.deploy=True`` for a ReXNet classifier), e.g. in tools/test.py.
 """
 import argparse
-import os.path as osp
 import sys
 
 import rexnet_mm  # noqa: F401
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_input_file, check_output_file
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('config')
@@ -26,16 +28,13 @@ def main(argv=None):
     from rexnet_mm.runner.checks import check_checkpoint_fits, read_checkpoint
     from rexnet_mm.runner.run_cfg import load_config
     from rexnet_mm.utils.checkpoint import save_whole
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint {args.checkpoint} does not exist')
-    if osp.exists(args.out) and osp.samefile(args.out, args.checkpoint):
-        raise SystemExit(f'error: OUT {args.out} is the checkpoint itself; write elsewhere')
-    if osp.exists(args.out) and not args.overwrite:
-        raise SystemExit(f'error: OUT {args.out} exists; pass --overwrite to replace it')
+    check_input_file(args.checkpoint, 'checkpoint')
+    check_output_file(args.out, 'OUT', overwrite=args.overwrite,
+                      inputs=[('the config', args.config), ('the checkpoint', args.checkpoint)])
     cfg = load_config(args.config)
     model, _ = build_from_config(cfg)
-    check_checkpoint_fits(model, args.checkpoint, 'test')
     ckpt = read_checkpoint(args.checkpoint)
+    check_checkpoint_fits(model, args.checkpoint, 'test', ckpt)
     model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
     model.eval()
     fused = [name or type(model).__name__ for name, m in model.named_modules()

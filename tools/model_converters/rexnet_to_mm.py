@@ -18,6 +18,9 @@ import sys
 
 import torch
 
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import check_input_file, check_output_file
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -38,21 +41,8 @@ def _first_line(e):
 
 def check_paths(src, dst, overwrite=False):
     """Refuse, before reading anything, what would destroy or litter."""
-    if osp.isdir(src):
-        raise SystemExit(f'error: SRC {src} is a directory; give the checkpoint file')
-    if not osp.exists(src):
-        raise SystemExit(f'error: SRC {src} does not exist')
-    if osp.getsize(src) == 0:
-        raise SystemExit(f'error: SRC {src} is an empty file (an interrupted download?)')
-    if osp.isdir(dst):
-        raise SystemExit(f'error: DST {dst} is a directory; give the file to write, e.g. '
-                         f'{osp.join(dst, "rexnet.pth")}')
-    if osp.exists(dst):
-        if osp.samefile(src, dst):  # the same path, a symlink or a hard link to it
-            raise SystemExit(f'error: DST {dst} is SRC {src} (the same file): converting in '
-                             f'place would destroy the source; write to another path')
-        if not overwrite:
-            raise SystemExit(f'error: DST {dst} exists; pass --overwrite to replace it')
+    check_input_file(src, 'SRC')
+    check_output_file(dst, 'DST', overwrite=overwrite, inputs=[('SRC', src)])
 
 
 def load_source(path):
@@ -65,14 +55,7 @@ def load_source(path):
                          f'is the file truncated or of another format?') from None
 
 
-def check_finite(state, src):
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise SystemExit(f'error: {src}: {len(bad)} of {len(state)} tensors hold NaN or '
-                         f'infinite values (e.g. {", ".join(bad[:3])}): a diverged or corrupt '
-                         f'checkpoint? Pass --allow-nonfinite to convert it anyway')
-
-
+@one_line_errors
 def main(argv=None):
     args = parse_args(argv)
     from rexnet_mm.models.convert import convert_rexnet
@@ -80,11 +63,9 @@ def main(argv=None):
     check_paths(args.src, args.dst, args.overwrite)
     ckpt = load_source(args.src)
     try:
-        layout, arch, state = convert_rexnet(ckpt, args.arch)
+        layout, arch, state = convert_rexnet(ckpt, args.arch, args.allow_nonfinite)
     except ValueError as e:
         raise SystemExit(f'error: {args.src}: {e}') from None
-    if not args.allow_nonfinite:
-        check_finite(state, args.src)
     num_classes = state['head.fc.weight'].shape[0] if 'head.fc.weight' in state else 0
     print(f'detected layout: {layout}')
     print(f'detected variant: {arch} ({num_classes or "no"} classes, {len(state)} tensors)')
