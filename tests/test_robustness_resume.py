@@ -98,9 +98,9 @@ def test_the_hook_refuses_every_crafted_entry(saved):
         assert expected in str(err.value), (name, str(err.value))
 
 
-@pytest.mark.parametrize('name', ['numpy_pos_past_the_key', 'numpy_pos_negative'])
-def test_train_refuses_out_of_range_positions_without_crashing(saved, tiny_coco, tmp_path, name):
+def test_train_refuses_an_out_of_range_position_without_crashing(saved, tiny_coco, tmp_path):
     """As a user runs it (a subprocess: this position segfaulted the run)."""
+    name = 'numpy_pos_past_the_key'
     path = _crafted(saved, tmp_path, name)
     rc, out = run_tool([sys.executable, TRAIN, CFG, '--resume', path, '--work-dir',
                         str(tmp_path / 'work'), '--cfg-options',

@@ -71,6 +71,13 @@ def _none(v):
     return None if v is None else _BAD
 
 
+def _or_none(check):
+    def either(v):
+        return None if v is None else check(v)
+    either.allowed = f'null or {check.allowed}'
+    return either
+
+
 def _size(v):
     """An image size: an int, or a list of 1-2 ints (as a tuple), in [1, MAX_SIDE]."""
     side = _int_in(1, MAX_SIDE)
@@ -223,8 +230,8 @@ def validate_meta(meta: Any, where: str) -> dict:
         schema.update(_NORM)
     if kind == 'detector':
         schema.update(_DETECTOR)
-    if kind == 'backbone':  # the exporter writes null normalisation for backbones
-        schema.update({k: _none for k in _NORM})
+    if kind == 'backbone':  # the config's normalisation, or null (a segmentor's)
+        schema.update({k: _or_none(check) for k, check in _NORM.items()})
     unknown = sorted(set(meta) - set(schema))
     if unknown:
         _fail(where, unknown[0], meta[unknown[0]], f'none; the keys are {", ".join(schema)}')
