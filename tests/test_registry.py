@@ -25,13 +25,19 @@ def test_registered_in_toolkit(toolkit):
 
 def test_import_registers_and_changes_nothing_else():
     """`import rexnet_mm` leaves the warning filters as the toolkits' imports
-    set them, prints no pkg_resources notice, and loads neither the tool-side
-    subpackages (runner, deploy) nor the CPU-distributed model wrapper."""
+    set them, prints no pkg_resources notice, loads neither the tool-side
+    subpackages (runner, deploy) nor the CPU-distributed model wrapper, and
+    leaves a user's seeded random streams where they were (mmengine's import
+    draws from Python's)."""
     code = """
-import sys, warnings
+import random, sys, warnings
+import numpy as np
+random.seed(3); np.random.seed(3); expected = random.random(), np.random.random()
+random.seed(3); np.random.seed(3)
 warnings.simplefilter('always')
 with warnings.catch_warnings(record=True) as seen:
     import rexnet_mm
+assert (random.random(), np.random.random()) == expected
 assert not any('pkg_resources' in str(w.message) for w in seen), [str(w.message) for w in seen]
 assert not any('pkg_resources' in str(f[1]) for f in warnings.filters), warnings.filters
 assert not any(m.startswith(('rexnet_mm.runner', 'rexnet_mm.deploy', 'rexnet_mm.runner.run_cfg'))

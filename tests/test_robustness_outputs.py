@@ -17,7 +17,7 @@ pytest.importorskip('mmdet')
 pytest.importorskip('onnxruntime')
 
 from helpers.onnx_files import classifier_meta, detector_meta, tiny_onnx  # noqa: E402
-from helpers.tool import DEMO_DETECTORS, ROOT, assert_clean_error, run_main, run_tool  # noqa: E402
+from helpers.tool import DEMO_DETECTORS, ROOT, assert_clean_error, run_main  # noqa: E402
 from official_rexnet import official_model  # noqa: E402
 
 IMAGE = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
@@ -322,13 +322,3 @@ def test_safe_loader_refusal_gives_our_reason_only(tmp_path):
     assert 'refused by the safe loader' in msg and 'system' in msg, msg
     for advice in ('weights_only=False', 'In PyTorch 2.6', 'add_safe_globals', 'file an issue'):
         assert advice not in msg, msg
-
-
-def test_import_leaves_the_users_random_streams_alone():
-    """(mmengine's import draws from Python's global RNG.)"""
-    code = ('import random, numpy as np\n'
-            'random.seed(3); np.random.seed(3); a = random.random(), np.random.random()\n'
-            'random.seed(3); np.random.seed(3)\n'
-            'import rexnet_mm, rexnet_mm.runner, rexnet_mm.deploy, rexnet_mm.deploy.metadata\n'
-            'print(a == (random.random(), np.random.random()))')
-    assert run_tool([sys.executable, '-c', code]).split()[-1] == 'True'
