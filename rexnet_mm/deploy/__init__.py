@@ -4,10 +4,10 @@ by the file's kind). The file's metadata is validated before use
 (:mod:`.metadata`); errors are :class:`DeployError` (one line). Needs the
 ``deploy`` extra (``pip install -e .[deploy]``); ``import rexnet_mm`` does
 not load it."""
+from ..utils.images import list_images
 from .errors import DeployError, MetadataError
 from .metadata import META_KEY
-from .runtime import (OnnxClassifier, OnnxDetector, list_images, load_exported, read_meta, require,
-                      session)
+from .runtime import OnnxClassifier, OnnxDetector, load_exported, read_meta, require, session
 
 __all__ = ['DeployError', 'META_KEY', 'MetadataError', 'OnnxClassifier', 'OnnxDetector',
            'list_images', 'load_exported', 'read_meta', 'require', 'session']

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..utils.images import MAX_PIXELS, check_image, list_images  # noqa: F401
+from ..utils.images import MAX_PIXELS, check_image
 from .errors import DeployError, MetadataError
 from .metadata import MAX_SIDE, META_KEY, build_pipeline, parse_meta
 

@@ -142,12 +142,6 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
     return ckpt
 
 
-def _fused_away(key: str) -> bool:
-    """Whether a tensor is one that folding BatchNorm removes."""
-    return key.rsplit('.', 1)[-1] in ('running_mean', 'running_var', 'num_batches_tracked') or \
-        '.bn.' in key or '.norm.' in key
-
-
 def check_checkpoint_fits(model, path: str, mode: str, ckpt: Optional[dict] = None) -> None:
     """Stop before any work when the checkpoint at ``path`` does not fit.
 
@@ -201,8 +195,7 @@ def check_checkpoint_fits(model, path: str, mode: str, ckpt: Optional[dict] = No
             f'{advice}')
     if missing:
         meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
-        extra = [k for k in state if k not in own]
-        if meta.get('deploy') or (extra and all(_fused_away(k) for k in missing)):
+        if meta.get('deploy'):  # reparameterize_model.py records it
             guess = ('It is a fused (deploy) checkpoint, written by '
                      'tools/model_converters/reparameterize_model.py: its BatchNorms are folded '
                      'into the convolutions. Load it into the fused model with --cfg-options '
