@@ -14,8 +14,14 @@ demo: setup
 demo-seg: setup
 	@$(PY) tools/demo.py --seg
 
+# pytest-xdist: a worker per core (at most 4; none on one core), tests handed out
+# one at a time (worksteal); each worker and the tools it runs share the cores
+# (tests/conftest.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; \
+	[ $$n -lt 2 ] && n=0; echo $$n)
+
 test: setup
-	@$(PY) -m pytest tests $(PYTEST_ARGS)
+	@$(PY) -m pytest tests -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # flake8 + isort, configured in setup.cfg (line length 100)
 LINT_PATHS := setup.py rexnet_mm tools tests configs

@@ -42,7 +42,7 @@ setup(
                 'mmsegmentation>=1.2.2,<1.3', 'ftfy', 'regex', 'matplotlib'],
         # ONNX export (dynamo exporter: onnxscript) and onnxruntime inference
         'deploy': ['onnx>=1.16', 'onnxruntime>=1.18', 'onnxscript>=0.3'],
-        'tests': ['pytest>=7', 'timm>=0.9', 'matplotlib', 'tqdm'],
+        'tests': ['pytest>=7', 'pytest-xdist>=3.2', 'timm>=0.9', 'matplotlib', 'tqdm'],
         'lint': ['flake8>=6', 'isort>=5'],
     },
     classifiers=[

@@ -1,10 +1,22 @@
 """Fixtures shared by the test files: built once per session."""
+import os
 import os.path as osp
 import sys
 
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``make test``), a worker computes with its share of
+    the cores; the tools it runs get the same through ``run_tool``."""
+    if os.environ.get('PYTEST_XDIST_WORKER_COUNT'):
+        from helpers.tool import worker_threads
+        threads = worker_threads()
+        os.environ['OMP_NUM_THREADS'] = str(threads)
+        import torch
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')

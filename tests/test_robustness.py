@@ -565,10 +565,11 @@ def test_resume_after_kill_is_bitwise_exact(tiny_coco, tmp_path, nproc):
     extra = ['randomness.deterministic=True', 'default_hooks.checkpoint.max_keep_ckpts=5',
              'train_cfg.val_interval=4']
     opts = _det_opts(tiny_coco, 6, extra)
+    from helpers.tool import worker_threads
     if nproc == 1:
         def cmd(work):
             return [sys.executable, TRAIN, DEMO_CFG, '--work-dir', str(work)]
-        env = {'OMP_NUM_THREADS': '2'}
+        env = {'OMP_NUM_THREADS': str(worker_threads())}  # 2 threads; 1 beside another worker
     else:
         def cmd(work):
             return ['bash', os.path.join(ROOT, 'tools/dist_train.sh'), DEMO_CFG, '2',

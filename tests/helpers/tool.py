@@ -6,11 +6,21 @@ import subprocess
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def run_tool(cmd, cwd=ROOT, timeout=900, env=None, threads='2', check=True):
-    """Run ``cmd`` with the checkout on PYTHONPATH. With ``check``, fail the
-    test, showing the output's tail, unless it exits 0, and return stdout +
-    stderr; without, return (exit code, stdout + stderr)."""
-    e = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=threads)
+def worker_threads():
+    """Threads for a tool a test runs: 2, or this worker's share of the cores
+    when pytest-xdist runs several workers (``make test``), so that two
+    workers on two cores do not run four busy threads."""
+    cores = len(os.sched_getaffinity(0))
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+    return max(1, min(2, cores // workers))
+
+
+def run_tool(cmd, cwd=ROOT, timeout=900, env=None, threads=None, check=True):
+    """Run ``cmd`` with the checkout on PYTHONPATH and ``threads`` OpenMP
+    threads (default ``worker_threads()``). With ``check``, fail the test,
+    showing the output's tail, unless it exits 0, and return stdout + stderr;
+    without, return (exit code, stdout + stderr)."""
+    e = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=str(threads or worker_threads()))
     e.update(env or {})
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e)
     out = proc.stdout + proc.stderr
