@@ -11,8 +11,8 @@ and prints a table: seconds per unit per variant, and whether the machine code
 is identical: the ``g0+pch`` object byte for byte against ``g0``, and the
 disassembly (``objdump -d``) of ``g0`` against ``released``.
 
-    python tools/setup/measure_mmcv_build.py                 # 10 units, ~6 min
-    python tools/setup/measure_mmcv_build.py --units 0       # all 77, ~45 min
+    python tools/setup/measure_mmcv_build.py                 # 10 units, ~7 min
+    python tools/setup/measure_mmcv_build.py --units 0       # all 77, ~50 min
     python tools/setup/measure_mmcv_build.py --src DIR       # an unpacked sdist
 
 Needs torch, and downloads mmcv's sdist (pip) unless --src is given.
