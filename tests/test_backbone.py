@@ -205,7 +205,7 @@ def test_invalid_arguments(kwargs, match):
                                         'but got 0'),
 ])
 def test_se_invalid_widths(kwargs, match):
-    from rexnet_mm.models.rexnet import SEWithNorm
+    from rexnet_mm.models.blocks import SEWithNorm
     with pytest.raises(ValueError, match=match):
         SEWithNorm(**kwargs)
 

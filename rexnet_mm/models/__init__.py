@@ -1,6 +1,7 @@
+from .blocks import LinearBottleneck, SEWithNorm
 from .channels import (ARCH_DEFAULTS, ARCH_SETTINGS, BlockSpec, Schedule, arch_out_channels,
                        build_schedule, make_divisible, released_archs)
-from .rexnet import LinearBottleneck, ReXNet, SEWithNorm
+from .rexnet import ReXNet
 
 __all__ = ['ARCH_DEFAULTS', 'ARCH_SETTINGS', 'BlockSpec', 'Schedule', 'arch_out_channels',
            'build_schedule', 'make_divisible', 'released_archs', 'ReXNet', 'LinearBottleneck',

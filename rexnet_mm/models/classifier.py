@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from .channels import build_schedule
+from .layers import fold_bn
 
 
 def classifier_widths(arch: Union[str, dict]) -> Tuple[int, Optional[int]]:
@@ -57,7 +58,6 @@ class ReleasedClassifier:
     def _fuse(self, numbers: bool) -> None:
         if self.hidden is not None and isinstance(self.hidden[1], nn.BatchNorm1d):
             if numbers:
-                from .rexnet import fold_bn
                 w, b = fold_bn(self.hidden[0].weight, self.hidden[0].bias, self.hidden[1])
                 self.hidden[0].weight.data.copy_(w)
                 self.hidden[0].bias.data.copy_(b)

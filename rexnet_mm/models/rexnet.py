@@ -5,191 +5,38 @@ from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
-from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
-from mmcv.cnn.bricks import DropPath
+from mmcv.cnn import ConvModule
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .channels import NUM_OUTPUTS, NUM_STAGES, BlockSpec, build_schedule, out_strides, stage_strides
+from .blocks import LinearBottleneck, SEWithNorm
+from .channels import NUM_OUTPUTS, NUM_STAGES, build_schedule, out_strides, stage_strides
+from .layers import fuse_conv_module, is_exporting, is_tracing
 
 
-def _never() -> bool:
-    return False
-
-
-# torch.compiler (2.1+) and its is_exporting (2.6+) are absent on older torch
-_is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', _never)
-_is_torch_exporting = getattr(getattr(torch, 'compiler', None), 'is_exporting', _never)
-
-
-def is_tracing() -> bool:
-    """True while a graph is being captured: torch.jit tracing, ONNX export
-    (either exporter), torch.export or torch.compile. The forward then uses
-    functional forms of its in-place inference tricks, which graphs capture
-    as plain ops (ONNX: Add + Concat rather than ScatterND)."""
-    return (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or _is_compiling()
-            or _is_torch_exporting())
-
-
-def is_exporting() -> bool:
-    """True while exporting to ONNX or with torch.export (NCHW graphs: the
-    runtime picks its own layout)."""
-    return torch.onnx.is_in_onnx_export() or _is_torch_exporting()
-
-
-@torch.no_grad()
-def fold_bn(weight: torch.Tensor, bias: Optional[torch.Tensor], bn: _BatchNorm):
-    """(weight, bias) of a conv or linear layer followed by ``bn`` in eval mode,
-    folded into one layer (computed in float64)."""
-    w64 = weight.double()
-    var, mean = bn.running_var.double(), bn.running_mean.double()
-    gamma = bn.weight.double() if bn.weight is not None else torch.ones_like(var)
-    beta = bn.bias.double() if bn.bias is not None else torch.zeros_like(var)
-    scale = gamma / torch.sqrt(var + bn.eps)
-    b = bias.double() if bias is not None else torch.zeros_like(var)
-    shape = (-1, ) + (1, ) * (weight.dim() - 1)
-    return ((w64 * scale.reshape(shape)).to(weight.dtype),
-            ((b - mean) * scale + beta).to(weight.dtype))
-
-
-def _fuse_conv_module(cm: ConvModule, numbers: bool = True) -> None:
-    """Fold a ConvModule's BN into its conv (bias added); the BN is removed."""
-    if not cm.with_norm:
-        return
-    conv = cm.conv
-    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                      conv.padding, conv.dilation, conv.groups, bias=True,
-                      padding_mode=conv.padding_mode, device=conv.weight.device,
-                      dtype=conv.weight.dtype)
-    if numbers:
-        w, b = fold_bn(conv.weight, conv.bias, cm.norm)
-        fused.weight.data.copy_(w)
-        fused.bias.data.copy_(b)
-    cm.conv = fused
-    delattr(cm, cm.norm_name)
-    cm.with_norm = False
-
-
-class SEWithNorm(BaseModule):
-    """ReXNet's squeeze-and-excitation: pool -> conv(bias) -> BN -> act ->
-    conv(bias) -> sigmoid -> scale. Note the BN inside (as released).
-
-    Args:
-        channels (int): channels of the block's depthwise output.
-        mid_channels (int, optional): width in the middle; None means
-            ``channels // ratio`` (the block passes its schedule's width).
-        ratio (int): reduction, used when ``mid_channels`` is None. Default 12.
-        norm_cfg (dict): the norm after the first conv. Default BN.
-        act_cfg (dict): the activation after it, as mmpretrain's ``SELayer``
-            takes. Default ReLU (the release's).
-    """
-
-    def __init__(self, channels: int, mid_channels: Optional[int] = None, ratio: int = 12,
-                 norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='ReLU'),
-                 init_cfg=None):
-        super().__init__(init_cfg)
-        if mid_channels is None:
-            mid = channels // ratio
-            if mid < 1:
-                raise ValueError(f'SEWithNorm: ratio={ratio} leaves no channel in the SE of a '
-                                 f'{channels}-channel block; use a smaller ratio')
-        elif isinstance(mid_channels, bool) or not isinstance(mid_channels, int) or \
-                mid_channels < 1:
-            raise ValueError(f'SEWithNorm: mid_channels must be a positive int, but got '
-                             f'{mid_channels!r}')
-        else:
-            mid = mid_channels
-        self.conv1 = nn.Conv2d(channels, mid, 1, bias=True)
-        self.norm_name, norm = build_norm_layer(norm_cfg, mid)
-        self.add_module(self.norm_name, norm)
-        act_cfg = dict(act_cfg)
-        if act_cfg['type'] in ('ReLU', 'ReLU6', 'LeakyReLU', 'SiLU', 'Hardswish'):
-            act_cfg.setdefault('inplace', True)  # on the BN output, not needed by autograd
-        self.act = build_activation_layer(act_cfg)
-        self.conv2 = nn.Conv2d(mid, channels, 1, bias=True)
-
-    def fuse(self, numbers: bool = True) -> None:
-        """Fold the BN into conv1 (deploy)."""
-        norm = getattr(self, self.norm_name)
-        if isinstance(norm, nn.Identity):
-            return
-        if numbers:
-            w, b = fold_bn(self.conv1.weight, self.conv1.bias, norm)
-            self.conv1.weight.data.copy_(w)
-            self.conv1.bias.data.copy_(b)
-        setattr(self, self.norm_name, nn.Identity())
-
-    def forward(self, x):
-        s = x.mean((2, 3), keepdim=True)
-        s = self.act(getattr(self, self.norm_name)(self.conv1(s)))
-        s = self.conv2(s).sigmoid()
-        # eager without autograd: nothing needs x again, so scale it in place
-        # (no new feature-map allocation on the inference path)
-        if torch.is_grad_enabled() or is_tracing():
-            return x * s
-        return x.mul_(s)
-
-
-class LinearBottleneck(BaseModule):
-    """ReXNet's block: [1x1 expand, act] -> 3x3 depthwise, BN -> [SE] -> ReLU6
-    -> 1x1 project, BN; with stride 1 and in <= out a partial residual adds the
-    input to the first ``in`` output channels. Every width comes from
-    ``spec`` (the schedule's :class:`BlockSpec`)."""
-
-    def __init__(self, spec: BlockSpec, *, conv_cfg=None, norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='SiLU'), dw_act_cfg: dict = dict(type='ReLU6'),
-                 drop_path_rate: float = 0., with_cp: bool = False,
-                 stride: Optional[int] = None, dilation: int = 1, init_cfg=None):
-        super().__init__(init_cfg)
-        # the residual follows the released block, also where output_stride
-        # turned its stride into a dilation
-        stride = spec.stride if stride is None else stride
-        self.in_channels = spec.in_channels
-        self.out_channels = spec.out_channels
-        self.use_shortcut = spec.stride == 1 and spec.in_channels <= spec.out_channels
-        self.with_cp = with_cp
-        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
-        mid = spec.mid_channels
-        if spec.expand_ratio != 1:
-            self.conv_exp = ConvModule(spec.in_channels, mid, 1, act_cfg=act_cfg, **common)
-        else:
-            self.conv_exp = None
-        self.conv_dw = ConvModule(mid, mid, 3, stride=stride, padding=dilation,
-                                  dilation=dilation, groups=mid, act_cfg=None, **common)
-        self.se = SEWithNorm(mid, mid_channels=spec.se_channels,
-                             norm_cfg=norm_cfg) if spec.use_se else None
-        dw_act_cfg = dict(dw_act_cfg)
-        if dw_act_cfg['type'] in ('ReLU', 'ReLU6', 'LeakyReLU', 'ELU', 'SiLU', 'Hardswish'):
-            # in place is safe: its input (BN or SE output) is not needed by autograd
-            dw_act_cfg.setdefault('inplace', True)
-        self.act_dw = build_activation_layer(dw_act_cfg)
-        self.conv_pwl = ConvModule(mid, spec.out_channels, 1, act_cfg=None, **common)
-        self.drop_path = DropPath(drop_path_rate) if (
-            drop_path_rate > 0 and self.use_shortcut) else nn.Identity()
-
-    def _forward(self, x):
-        out = x if self.conv_exp is None else self.conv_exp(x)
-        out = self.conv_dw(out)
-        if self.se is not None:
-            out = self.se(out)
-        out = self.conv_pwl(self.act_dw(out))
-        if self.use_shortcut:
-            out = self.drop_path(out)
-            c = self.in_channels
-            if is_tracing():  # the functional form (graphs, ONNX)
-                if c == self.out_channels:
-                    return out + x
-                return torch.cat([out[:, :c] + x, out[:, c:]], 1)
-            # eager: in place, as released (cheaper than a concat of two slices)
-            out[:, :c] += x
-        return out
-
-    def forward(self, x):
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return cp.checkpoint(self._forward, x, use_reentrant=False)
-        return self._forward(x)
+def _check_args(out_indices, frozen_stages, drop_path_rate, memory_format) -> tuple:
+    """ReXNet's arguments checked (the schedule checks ``arch``); returns
+    ``out_indices`` as a tuple."""
+    if isinstance(out_indices, int):
+        out_indices = (out_indices, )
+    if (not isinstance(out_indices, (list, tuple)) or not out_indices
+            or any(isinstance(i, bool) or not isinstance(i, int)
+                   or not 0 <= i < NUM_OUTPUTS for i in out_indices)):
+        raise ValueError(f'out_indices must be a non-empty sequence of ints in '
+                         f'range(0, {NUM_OUTPUTS}), but got {out_indices!r}')
+    if len(set(out_indices)) != len(out_indices):
+        raise ValueError(f'out_indices must not repeat an index, but got {out_indices!r}')
+    if (isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int)
+            or not -1 <= frozen_stages <= NUM_STAGES):
+        raise ValueError(f'frozen_stages must be an int in range(-1, {NUM_STAGES + 1}), '
+                         f'but got {frozen_stages!r}')
+    if not isinstance(drop_path_rate, (int, float)) or not 0 <= drop_path_rate < 1:
+        raise ValueError(f'drop_path_rate must be in [0, 1), but got {drop_path_rate!r}')
+    if memory_format not in ('auto', 'channels_last', 'contiguous'):
+        raise ValueError(f"memory_format must be 'auto', 'channels_last' or 'contiguous', "
+                         f'but got {memory_format!r}')
+    return tuple(out_indices)
 
 
 class ReXNet(BaseModule):
@@ -265,28 +112,11 @@ class ReXNet(BaseModule):
         super().__init__(init_cfg)
         self.arch = arch
         self.schedule = build_schedule(arch)
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        if (not isinstance(out_indices, (list, tuple)) or not out_indices
-                or any(isinstance(i, bool) or not isinstance(i, int)
-                       or not 0 <= i < NUM_OUTPUTS for i in out_indices)):
-            raise ValueError(f'out_indices must be a non-empty sequence of ints in '
-                             f'range(0, {NUM_OUTPUTS}), but got {out_indices!r}')
-        if len(set(out_indices)) != len(out_indices):
-            raise ValueError(f'out_indices must not repeat an index, but got {out_indices!r}')
-        if (isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int)
-                or not -1 <= frozen_stages <= NUM_STAGES):
-            raise ValueError(f'frozen_stages must be an int in range(-1, {NUM_STAGES + 1}), '
-                             f'but got {frozen_stages!r}')
-        if not isinstance(drop_path_rate, (int, float)) or not 0 <= drop_path_rate < 1:
-            raise ValueError(f'drop_path_rate must be in [0, 1), but got {drop_path_rate!r}')
-        if memory_format not in ('auto', 'channels_last', 'contiguous'):
-            raise ValueError(f"memory_format must be 'auto', 'channels_last' or 'contiguous', "
-                             f'but got {memory_format!r}')
+        out_indices = _check_args(out_indices, frozen_stages, drop_path_rate, memory_format)
         self.memory_format = memory_format
         self.output_stride = output_stride
         strides = stage_strides(output_stride)  # validates output_stride
-        self.out_indices = tuple(out_indices)
+        self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
@@ -347,7 +177,7 @@ class ReXNet(BaseModule):
     def _fuse(self, numbers: bool) -> None:
         for m in self.modules():
             if isinstance(m, ConvModule):
-                _fuse_conv_module(m, numbers)
+                fuse_conv_module(m, numbers)
             elif isinstance(m, SEWithNorm):
                 m.fuse(numbers)
         self._se_norms = []
@@ -446,7 +276,7 @@ class ReXNet(BaseModule):
         self._is_init = True
 
     def _load_pretrained(self, checkpoint: str, prefix: str, map_location='cpu'):
-        from ..utils.checkpoint import pretrained_backbone_state
+        from .weights import pretrained_backbone_state
         state, source = pretrained_backbone_state(checkpoint, prefix, self.arch, map_location)
         self.load_state_dict_checked(state, source=source)
         MMLogger.get_current_instance().info(
@@ -456,23 +286,10 @@ class ReXNet(BaseModule):
         """Load strictly: every tensor of this model must be present with its
         shape, and every tensor of ``state`` must belong to this arch. The only
         keys skipped are those of layers not built (beyond max(out_indices))."""
-        own = self.state_dict()
+        from .weights import load_strict
         unbuilt = tuple(f'layer{s + 1}.' for s in range(self.num_layers, NUM_STAGES))
         if self.num_layers <= NUM_STAGES:
             unbuilt += ('conv_head.', )
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own and not k.startswith(unbuilt)]
-        mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}'
-                      for k, v in own.items() if k in state and state[k].shape != v.shape]
-        if missing or unexpected or mismatched:
-            lines = [f'{source} does not fit ReXNet(arch={self.arch!r}) '
-                     f'(out channels {list(self.schedule.out_channels)}):']
-            for title, items in (('shape mismatch', mismatched), ('missing', missing),
-                                 ('unexpected', unexpected)):
-                if items:
-                    lines.append(f'  {title} ({len(items)}): ' + ', '.join(items[:5]) +
-                                 (' ...' if len(items) > 5 else ''))
-            lines.append('  Convert official/timm weights with '
-                         'tools/model_converters/rexnet_to_mm.py, which names their variant.')
-            raise ValueError('\n'.join(lines))
-        self.load_state_dict({k: state[k] for k in own}, strict=True)
+        load_strict(self, state, source, skip=unbuilt,
+                    name=f'ReXNet(arch={self.arch!r}) (out channels '
+                         f'{list(self.schedule.out_channels)})')

@@ -40,7 +40,7 @@ def build_from_config(config, no_pretrained: bool = True):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from .. import register_all
+    from ..registry import register_all
     from .run_cfg import resolve_config
     cfg = Config.fromfile(resolve_config(config)) if isinstance(config, str) else config
     scope = cfg.get('default_scope', 'mmdet')

@@ -176,8 +176,9 @@ def convert_official_load_from(cfg):
         return
     from rexnet_mm.models.channels import ARCH_SETTINGS
     from rexnet_mm.models.convert import convert_rexnet
+    from rexnet_mm.models.weights import official_layout
     from rexnet_mm.runner.checks import read_checkpoint
-    from rexnet_mm.utils.checkpoint import official_layout, save_whole
+    from rexnet_mm.utils.checkpoint import save_whole
     from rexnet_mm.utils.files import content_hash
     ckpt = read_checkpoint(path, 'load_from checkpoint')
     if not official_layout(ckpt):

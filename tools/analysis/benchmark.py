@@ -157,13 +157,12 @@ def deploy_steps(spec, model, batch, size, threads):
     if mode.startswith('compile'):
         model = torch.compile(model)
     amp = 'bf16' if mode.endswith('bf16') else None
-    functional = contextlib.nullcontext()
+    functional = contextlib.nullcontext
     if mode == 'deploy-functional':
-        from unittest import mock
-        functional = mock.patch('rexnet_mm.models.rexnet.is_tracing', return_value=True)
+        from rexnet_mm.models.layers import functional_forms as functional
 
     def eval_step():
-        with torch.no_grad(), autocast(torch.device('cpu'), amp), functional:
+        with torch.no_grad(), autocast(torch.device('cpu'), amp), functional():
             model(x)
 
     return model, eval_step
