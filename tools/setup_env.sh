@@ -94,7 +94,9 @@ unit_progress() {
   exec 3>"$1"
   while IFS= read -r line; do
     printf '%s\n' "$line" >&3
-    if [[ $line =~ $re ]]; then
+    if [[ $line == *'running build_ext'* ]]; then
+      printf '[setup]   mmcv ops: compiling; the first units wait about 30s for the shared header\n'
+    elif [[ $line =~ $re ]]; then
       printf '[setup]   mmcv ops %s/%s %-32s %4ds\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" \
         "${BASH_REMATCH[3]##*/}" "$(( $(date +%s) - $2 ))"
     fi
