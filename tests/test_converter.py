@@ -159,3 +159,20 @@ def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source):
     ckpt = torch.load(cfg.load_from, weights_only=True)
     assert ckpt['meta']['arch'] == arch and ckpt['meta']['layout'] == source
     assert all(k.startswith(('backbone.', 'head.')) for k in ckpt['state_dict'])
+
+
+@pytest.mark.parametrize('num_classes', [1000, 7])
+def test_expected_shapes_from_the_schedule_equal_built_modules(num_classes):
+    """The converter checks tensors against shapes it derives from the
+    schedule alone (no model built); they are the built modules' shapes, for
+    every named variant."""
+    from rexnet_mm.models.channels import ARCH_SETTINGS
+    from rexnet_mm.models.classifier import ReXNetClassifierHead
+    from rexnet_mm.models.convert import _expected_shapes
+    for arch in ARCH_SETTINGS:
+        with torch.device('meta'):
+            backbone = ReXNet(arch, out_indices=(6, ))
+            head = ReXNetClassifierHead.from_arch(arch, num_classes)
+        built = {f'backbone.{k}': tuple(v.shape) for k, v in backbone.state_dict().items()}
+        built.update({f'head.{k}': tuple(v.shape) for k, v in head.state_dict().items()})
+        assert _expected_shapes(arch, num_classes) == built, arch

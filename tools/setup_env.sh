@@ -107,9 +107,12 @@ unit_progress() {
 PIP="$VENV/bin/python -m pip"
 
 # install ARGS...: pip install ARGS into the venv, through uv unless INSTALLER=pip.
+# --compile-bytecode does what pip does by default: without .pyc files (and with
+# PYTHONDONTWRITEBYTECODE set, as on some CI machines) every process recompiles
+# torch's and the toolkits' modules at import; the test suite ran twice as long.
 install() {
   if [ "$INSTALLER" = uv ]; then
-    "$VENV/bin/uv" pip install --python "$VENV/bin/python" "$@"
+    "$VENV/bin/uv" pip install --compile-bytecode --python "$VENV/bin/python" "$@"
   else
     $PIP install "$@"
   fi

@@ -122,14 +122,44 @@ def unwrap_state_dict(ckpt) -> Dict[str, torch.Tensor]:
 
 def _expected_shapes(arch, num_classes: int) -> Dict[str, Tuple[int, ...]]:
     """Shapes of rexnet_mm's tensors for ``arch`` (backbone and the released
-    classifier), from modules built on the meta device (no memory, no init)."""
-    from .classifier import ReXNetClassifierHead
-    from .rexnet import ReXNet
-    with torch.device('meta'):
-        backbone = ReXNet(arch, out_indices=(6, ))
-        head = ReXNetClassifierHead.from_arch(arch, max(num_classes, 1))
-    shapes = {f'backbone.{k}': tuple(v.shape) for k, v in backbone.state_dict().items()}
-    shapes.update({f'head.{k}': tuple(v.shape) for k, v in head.state_dict().items()})
+    classifier), from the schedule: the same widths the modules are built
+    with (tests/test_converter.py checks them against built models)."""
+    sched = build_schedule(arch)
+    shapes = {}
+
+    def bn(name, c):
+        shapes.update({f'{name}.{t}': (c, ) for t in _BN[:4]})
+        shapes[f'{name}.num_batches_tracked'] = ()
+
+    def convbn(name, c_out, c_in, k=1, groups=1):
+        shapes[f'{name}.conv.weight'] = (c_out, c_in // groups, k, k)
+        bn(f'{name}.bn', c_out)
+
+    convbn('backbone.stem', sched.stem_channels, 3, k=3)
+    j = 0
+    for k, spec in enumerate(sched.blocks):
+        j = 0 if k == 0 or sched.blocks[k - 1].stage != spec.stage else j + 1
+        dst, mid = f'backbone.layer{spec.stage + 1}.{j}', spec.mid_channels
+        if spec.expand_ratio != 1:
+            convbn(f'{dst}.conv_exp', mid, spec.in_channels)
+        convbn(f'{dst}.conv_dw', mid, mid, k=3, groups=mid)
+        if spec.use_se:
+            se = spec.se_channels
+            shapes.update({f'{dst}.se.conv1.weight': (se, mid, 1, 1),
+                           f'{dst}.se.conv1.bias': (se, ),
+                           f'{dst}.se.conv2.weight': (mid, se, 1, 1),
+                           f'{dst}.se.conv2.bias': (mid, )})
+            bn(f'{dst}.se.bn', se)
+        convbn(f'{dst}.conv_pwl', spec.out_channels, mid)
+    convbn('backbone.conv_head', sched.head_channels, sched.blocks[-1].out_channels)
+    fc_in = sched.head_channels
+    if sched.cls_mid_channels is not None:
+        fc_in = sched.cls_mid_channels
+        shapes.update({'head.hidden.0.weight': (fc_in, sched.head_channels),
+                       'head.hidden.0.bias': (fc_in, )})
+        bn('head.hidden.1', fc_in)
+    n = max(num_classes, 1)
+    shapes.update({'head.fc.weight': (n, fc_in), 'head.fc.bias': (n, )})
     return shapes
 
 
