@@ -21,6 +21,14 @@ _BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 _CONV_BIAS = ('weight', 'bias')
 
 
+def _blocks(sched):
+    """(index, BlockSpec, rexnet_mm module name) of every block, in order."""
+    j = 0
+    for k, spec in enumerate(sched.blocks):
+        j = 0 if k == 0 or sched.blocks[k - 1].stage != spec.stage else j + 1
+        yield k, spec, f'backbone.layer{spec.stage + 1}.{j}'
+
+
 def module_map(arch, layout: str) -> List[Tuple[str, str, Tuple[str, ...]]]:
     """(source module, rexnet_mm module, tensor names) for every module holding
     weights, derived from the channel schedule of ``arch``."""
@@ -36,10 +44,7 @@ def module_map(arch, layout: str) -> List[Tuple[str, str, Tuple[str, ...]]]:
 
     convbn('stem.conv' if timm else 'features.0', 'stem.bn' if timm else 'features.1',
            'backbone.stem')
-    j = 0
-    for k, spec in enumerate(sched.blocks):
-        j = 0 if k == 0 or sched.blocks[k - 1].stage != spec.stage else j + 1
-        dst = f'backbone.layer{spec.stage + 1}.{j}'
+    for k, spec, dst in _blocks(sched):
         if timm:
             src = f'features.{k}'
             if spec.expand_ratio != 1:
@@ -136,10 +141,8 @@ def _expected_shapes(arch, num_classes: int) -> Dict[str, Tuple[int, ...]]:
         bn(f'{name}.bn', c_out)
 
     convbn('backbone.stem', sched.stem_channels, 3, k=3)
-    j = 0
-    for k, spec in enumerate(sched.blocks):
-        j = 0 if k == 0 or sched.blocks[k - 1].stage != spec.stage else j + 1
-        dst, mid = f'backbone.layer{spec.stage + 1}.{j}', spec.mid_channels
+    for _, spec, dst in _blocks(sched):
+        mid = spec.mid_channels
         if spec.expand_ratio != 1:
             convbn(f'{dst}.conv_exp', mid, spec.in_channels)
         convbn(f'{dst}.conv_dw', mid, mid, k=3, groups=mid)

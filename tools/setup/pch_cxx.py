@@ -40,7 +40,7 @@ def _split(argv):
     if '-c' not in argv or any(a in ('-E', '-S', '-M', '-MM', '-x') for a in argv):
         return None
     flags, sources, skip = [], [], False
-    for i, arg in enumerate(argv):
+    for arg in argv:
         if skip:
             skip = False
         elif arg in ('-o', '-MF', '-MT', '-MQ'):
