@@ -45,6 +45,15 @@ def test_official_checkpoint_converts_and_loads_strictly(tmp_path, arch, wrap):
         a = model(x)[1]
         b = ref.forward_features(x)[6]
     assert torch.allclose(a, b, rtol=1e-5, atol=1e-5)
+    # the registered initializer, with no prefix, inside a parent module whose
+    # init_weights reaches it as mmdet's detectors do
+    from mmengine.model import BaseModule
+    parent = BaseModule()
+    parent.backbone = ReXNet(arch, out_indices=(2, 6),
+                             init_cfg=dict(type='ReXNetPretrained', checkpoint=str(dst)))
+    parent.init_weights()
+    with torch.no_grad():
+        assert torch.equal(parent.backbone.eval()(x)[1], a)
 
 
 def test_timm_checkpoint(tmp_path):
@@ -119,11 +128,13 @@ def test_build_from_config_leaves_out_pretrained(tmp_path, as_list):
     assert cfg.model.backbone.init_cfg == ([kaiming] if as_list else None)
 
 
+@pytest.mark.parametrize('prefix', [None, '', 'backbone.'])
 @pytest.mark.parametrize('source', ['official-lite', 'timm'])
-def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source):
-    """A Pretrained init_cfg (alone or in a list) pointing at an official or
-    timm file: converted on the fly, exact, and as strict as a converted file;
-    load_from pointing at one is converted into the work dir."""
+def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source, prefix):
+    """A Pretrained init_cfg (alone or in a list; any prefix: none, '' or
+    'backbone.') pointing at an official or timm file: converted on the fly,
+    exact, and as strict as a converted file; load_from pointing at one is
+    converted into the work dir."""
     from mmengine.config import Config
 
     from rexnet_mm.runner.run_cfg import convert_official_load_from
@@ -141,8 +152,10 @@ def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source):
             return ref.forward_features(x)[6]
     src = tmp_path / 'weights.pth'
     torch.save(ref.state_dict(), src)
-    pre = dict(type='Pretrained', checkpoint=str(src), prefix='backbone.')
-    model = ReXNet(arch, init_cfg=[dict(type='Kaiming', layer='Conv2d'), pre])
+    pre = dict(type='Pretrained', checkpoint=str(src))
+    if prefix is not None:
+        pre['prefix'] = prefix
+    model = ReXNet(arch, init_cfg=[pre, dict(type='Kaiming', layer='Conv2d')])
     model.init_weights()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -168,11 +181,25 @@ def test_expected_shapes_from_the_schedule_equal_built_modules(num_classes):
     every named variant."""
     from rexnet_mm.models.channels import ARCH_SETTINGS
     from rexnet_mm.models.classifier import ReXNetClassifierHead
-    from rexnet_mm.models.convert import _expected_shapes
+    from rexnet_mm.models.convert import expected_shapes
     for arch in ARCH_SETTINGS:
         with torch.device('meta'):
             backbone = ReXNet(arch, out_indices=(6, ))
             head = ReXNetClassifierHead.from_arch(arch, num_classes)
         built = {f'backbone.{k}': tuple(v.shape) for k, v in backbone.state_dict().items()}
         built.update({f'head.{k}': tuple(v.shape) for k, v in head.state_dict().items()})
-        assert _expected_shapes(arch, num_classes) == built, arch
+        assert expected_shapes(arch, num_classes) == built, arch
+
+
+def test_guess_arch_from_the_schedule():
+    """The one arch-from-shapes guesser (used by the tools' checkpoint checks)
+    names each released arch from a built backbone's tensors, under a prefix
+    or not, and nothing for another model."""
+    from rexnet_mm.models.channels import ARCH_SETTINGS
+    from rexnet_mm.models.weights import guess_arch
+    for arch in ARCH_SETTINGS:
+        with torch.device('meta'):
+            sd = ReXNet(arch, out_indices=(2, 4)).state_dict()
+        assert guess_arch({f'backbone.{k}': v for k, v in sd.items()}) == arch
+        assert guess_arch(sd, prefix='') == arch
+    assert guess_arch({'backbone.conv.weight': torch.ones(3)}) is None

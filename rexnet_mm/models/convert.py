@@ -109,23 +109,31 @@ def detect_layout(state: Dict[str, torch.Tensor]) -> str:
         f'starting with {sample}')
 
 
-def unwrap_state_dict(ckpt) -> Dict[str, torch.Tensor]:
+def strip_prefix(state: dict, prefix: str) -> dict:
+    """The entries of ``state`` whose keys start with ``prefix``, without it
+    (all of them for an empty prefix)."""
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def unwrap_state_dict(ckpt, tensors_only: bool = True) -> dict:
     """A state dict, or a dict holding one ('state_dict', 'model', 'state_dict_ema');
-    strips a DataParallel 'module.' prefix."""
+    strips a DataParallel 'module.' prefix. ``tensors_only``: refuse a dict
+    holding anything else (a ValueError)."""
     if isinstance(ckpt, dict):
         for key in ('state_dict', 'model', 'state_dict_ema', 'model_ema'):
             if isinstance(ckpt.get(key), dict):
                 ckpt = ckpt[key]
                 break
-    if not isinstance(ckpt, dict) or not all(isinstance(v, torch.Tensor) for v in ckpt.values()):
+    if not isinstance(ckpt, dict) or (
+            tensors_only and not all(isinstance(v, torch.Tensor) for v in ckpt.values())):
         raise ValueError('the checkpoint holds no state dict of tensors '
                          f'(found {type(ckpt).__name__})')
-    if ckpt and all(k.startswith('module.') for k in ckpt):
-        ckpt = {k[len('module.'):]: v for k, v in ckpt.items()}
+    if ckpt and all(isinstance(k, str) and k.startswith('module.') for k in ckpt):
+        ckpt = strip_prefix(ckpt, 'module.')
     return ckpt
 
 
-def _expected_shapes(arch, num_classes: int) -> Dict[str, Tuple[int, ...]]:
+def expected_shapes(arch, num_classes: int) -> Dict[str, Tuple[int, ...]]:
     """Shapes of rexnet_mm's tensors for ``arch`` (backbone and the released
     classifier), from the schedule: the same widths the modules are built
     with (tests/test_converter.py checks them against built models)."""
@@ -190,7 +198,7 @@ def _try_convert(state, arch, layout):
                       f'{len(extra)} unexpected (e.g. {extra[:2]})')
     fc = [k for k in kmap if kmap[k] == 'head.fc.weight']
     num_classes = state[fc[0]].shape[0] if fc else 0
-    shapes = _expected_shapes(arch, num_classes)
+    shapes = expected_shapes(arch, num_classes)
     out = {}
     for src, dst in kmap.items():
         v = state[src]

@@ -6,13 +6,13 @@ from typing import Dict, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .blocks import LinearBottleneck, SEWithNorm
 from .channels import NUM_OUTPUTS, NUM_STAGES, build_schedule, out_strides, stage_strides
 from .layers import fuse_conv_module, is_exporting, is_tracing
+from .weights import load_strict, pretrained_last
 
 
 def _check_args(out_indices, frozen_stages, drop_path_rate, memory_format) -> tuple:
@@ -83,10 +83,11 @@ class ReXNet(BaseModule):
             in ONNX / torch.export graphs, whose runtime picks its own
             layout). Outputs are always contiguous NCHW. Default 'auto'.
         init_cfg (dict | list[dict], optional): e.g. ``dict(type='Pretrained',
-            checkpoint='checkpoints/rexnet_1.0x.pth', prefix='backbone.')``,
-            alone or in a list. The checkpoint is a converted one or an
-            official ReXNetV1 / lite or timm file (converted on the fly), and
-            is checked strictly against this arch.
+            checkpoint='checkpoints/rexnet_1.0x.pth')`` (or
+            ``type='ReXNetPretrained'``), alone or in a list. The checkpoint
+            is an official ReXNetV1 / lite or timm file (converted on the
+            fly) or a rexnet_mm one (``prefix`` optional), loaded strictly
+            after the other initialisers. Default: Kaiming convs, unit BNs.
     """
 
     def __init__(self,
@@ -109,7 +110,7 @@ class ReXNet(BaseModule):
                 dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
                 dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
             ]
-        super().__init__(init_cfg)
+        super().__init__(pretrained_last(init_cfg))
         self.arch = arch
         self.schedule = build_schedule(arch)
         out_indices = _check_args(out_indices, frozen_stages, drop_path_rate, memory_format)
@@ -254,39 +255,10 @@ class ReXNet(BaseModule):
         return self
 
     # ------------------------------------------------------------ weights
-    def init_weights(self):
-        cfg = self.init_cfg
-        cfgs = cfg if isinstance(cfg, list) else [cfg]
-        pretrained = [c for c in cfgs if isinstance(c, dict) and c.get('type') == 'Pretrained']
-        if not pretrained:
-            super().init_weights()
-            return
-        # Checked strictly here (mmengine's loader would only warn), also when
-        # the Pretrained entry sits in a list: the other initialisers run
-        # first, as in mmengine, then the checkpoint.
-        others = [c for c in cfgs if c not in pretrained]
-        if others:
-            self.init_cfg = others
-            try:
-                super().init_weights()
-            finally:
-                self.init_cfg = cfg
-        p = pretrained[-1]
-        self._load_pretrained(p['checkpoint'], p.get('prefix', ''), p.get('map_location', 'cpu'))
-        self._is_init = True
-
-    def _load_pretrained(self, checkpoint: str, prefix: str, map_location='cpu'):
-        from .weights import pretrained_backbone_state
-        state, source = pretrained_backbone_state(checkpoint, prefix, self.arch, map_location)
-        self.load_state_dict_checked(state, source=source)
-        MMLogger.get_current_instance().info(
-            f'ReXNet({self.arch!r}): loaded {len(state)} tensors from {source}')
-
     def load_state_dict_checked(self, state: Dict[str, torch.Tensor], source: str = 'state dict'):
         """Load strictly: every tensor of this model must be present with its
         shape, and every tensor of ``state`` must belong to this arch. The only
         keys skipped are those of layers not built (beyond max(out_indices))."""
-        from .weights import load_strict
         unbuilt = tuple(f'layer{s + 1}.' for s in range(self.num_layers, NUM_STAGES))
         if self.num_layers <= NUM_STAGES:
             unbuilt += ('conv_head.', )

@@ -40,6 +40,7 @@ def build_from_config(config, no_pretrained: bool = True):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
+    from ..models.weights import PRETRAINED_TYPES
     from ..registry import register_all
     from .run_cfg import resolve_config
     cfg = Config.fromfile(resolve_config(config)) if isinstance(config, str) else config
@@ -49,10 +50,11 @@ def build_from_config(config, no_pretrained: bool = True):
     if no_pretrained:
         backbone = cfg.model.get('backbone', {})
         init = backbone.get('init_cfg')
-        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+        if isinstance(init, dict) and init.get('type') in PRETRAINED_TYPES:
             backbone['init_cfg'] = None
         elif isinstance(init, (list, tuple)):  # (the strict loader takes lists too)
-            backbone['init_cfg'] = [c for c in init if c.get('type') != 'Pretrained'] or None
+            backbone['init_cfg'] = [c for c in init
+                                    if c.get('type') not in PRETRAINED_TYPES] or None
         if cfg.model.get('pretrained') is not None:  # mmseg's EncoderDecoder
             cfg.model['pretrained'] = None
     if scope == 'mmdet':

@@ -7,9 +7,10 @@ the option that fixes it (``SystemExit``, so the tools print no traceback).
 """
 import functools
 import pickle
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
-import torch
+from ..models.convert import unwrap_state_dict
+from ..models.weights import guess_arch
 
 
 def unwrap(model):
@@ -82,27 +83,6 @@ def check_widths(cfg, model) -> None:
 
 # ------------------------------------------------------------------ checkpoints
 @functools.lru_cache(maxsize=None)
-def _backbone_shapes(arch: str) -> Dict[str, Tuple[int, ...]]:
-    from ..models import ReXNet
-    with torch.device('meta'):
-        net = ReXNet(arch, out_indices=(6, ))
-    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
-
-
-def guess_arch(state: Dict[str, torch.Tensor], prefix: str = 'backbone.') -> Optional[str]:
-    """The released ReXNet arch whose tensor shapes the ``prefix`` part of a
-    state dict has, or None."""
-    from ..models.channels import ARCH_SETTINGS
-    sub = {k[len(prefix):]: tuple(v.shape) for k, v in state.items()
-           if k.startswith(prefix) and hasattr(v, 'shape')}
-    for arch in ARCH_SETTINGS:
-        shapes = _backbone_shapes(arch)
-        common = [k for k in sub if k in shapes]
-        if common and len(common) == len(sub) and all(sub[k] == shapes[k] for k in common):
-            return arch
-    return None
-
-
 def unpickling_reason(err) -> str:
     """Our reason inside torch's weights-only error message, without torch's
     advice around it (which suggests ``weights_only=False``: the very code
@@ -155,9 +135,7 @@ def check_checkpoint_fits(model, path: str, mode: str, ckpt: Optional[dict] = No
     what = {'test': 'checkpoint', 'resume': '--resume checkpoint',
             'load_from': 'load_from checkpoint'}[mode]
     ckpt = read_checkpoint(path, what) if ckpt is None else ckpt
-    state = ckpt.get('state_dict', ckpt)
-    if state and all(isinstance(k, str) and k.startswith('module.') for k in state):
-        state = {k[len('module.'):]: v for k, v in state.items()}
+    state = unwrap_state_dict(ckpt, tensors_only=False)
     net = unwrap(model)
     own = net.state_dict()
     shared = [k for k in own if k in state]
