@@ -28,7 +28,8 @@ LINT_PATHS := setup.py rexnet_mm tools tests configs
 lint: setup
 	@$(PY) -m flake8 $(LINT_PATHS)
 	@$(PY) -m isort --check-only --diff $(LINT_PATHS)
-	@echo "[lint] flake8 and isort: clean"
+	@$(PY) -m codespell_lib $(LINT_PATHS) README.md CHANGELOG.md docs
+	@echo "[lint] flake8, isort and codespell: clean"
 
 benchmark: setup
 	@$(PY) tools/analysis/benchmark.py

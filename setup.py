@@ -1,7 +1,34 @@
 """rexnet_mm: ReXNet as a first-class OpenMMLab backbone (mmdet, mmpretrain, mmseg)."""
+import os
 import os.path as osp
+import shutil
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+HERE = osp.dirname(osp.abspath(__file__))
+# shipped inside the package as OpenMMLab's toolkits do (mmdet/.mim/...): an
+# installed wheel has its configs and model index (`rexnet_mm::detection/...`
+# config paths, mmpretrain's list_models / get_model)
+MIM_FILES = ('configs', 'model-index.yml', 'metafile.yml', 'metafile-cls.yml')
+
+
+class BuildPyWithMim(build_py):
+    """build_py that also copies the configs and model index into
+    ``rexnet_mm/.mim`` of the build (a checkout reads them in place)."""
+
+    def run(self):
+        super().run()
+        mim = osp.join(self.build_lib, 'rexnet_mm', '.mim')
+        for name in MIM_FILES:
+            src, dst = osp.join(HERE, name), osp.join(mim, name)
+            if osp.isdir(dst):
+                shutil.rmtree(dst)
+            os.makedirs(mim, exist_ok=True)
+            if osp.isdir(src):
+                shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__'))
+            else:
+                shutil.copy2(src, dst)
 
 
 def read_version():
@@ -24,6 +51,7 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['rexnet_mm', 'rexnet_mm.*']),
+    cmdclass={'build_py': BuildPyWithMim},
     install_requires=[
         'torch>=1.8',
         'torchvision>=0.9',
@@ -43,7 +71,7 @@ setup(
         # ONNX export (dynamo exporter: onnxscript) and onnxruntime inference
         'deploy': ['onnx>=1.16', 'onnxruntime>=1.18', 'onnxscript>=0.3'],
         'tests': ['pytest>=7', 'pytest-xdist>=3.2', 'timm>=0.9', 'matplotlib', 'tqdm'],
-        'lint': ['flake8>=6', 'isort>=5'],
+        'lint': ['flake8>=6', 'isort>=5', 'codespell>=2.2'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',

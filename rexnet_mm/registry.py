@@ -8,9 +8,19 @@ import importlib.util
 import os.path as osp
 
 REGISTERED_IN = []
-# the classifiers' model index, beside the configs it names (an editable or
-# source install; a wheel without the configs has none)
-CLS_MODEL_INDEX = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'metafile-cls.yml')
+
+
+def mim_root() -> str:
+    """Where the configs and the model index are: ``rexnet_mm/.mim`` in an
+    installed wheel (setup.py copies them there, as OpenMMLab's toolkits
+    ship theirs), else the checkout that holds this package."""
+    here = osp.dirname(osp.abspath(__file__))
+    mim = osp.join(here, '.mim')
+    return mim if osp.isdir(mim) else osp.dirname(here)
+
+
+# the classifiers' model index, beside the configs it names
+CLS_MODEL_INDEX = osp.join(mim_root(), 'metafile-cls.yml')
 
 # toolkit -> module holding its MODELS registry
 _TOOLKITS = {

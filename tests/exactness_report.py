@@ -45,7 +45,8 @@ def main():
         torch.manual_seed(i)
         ref = randomize_bn(official_model(arch), seed=1).eval()
         _, _, state = convert_rexnet(ref.state_dict())
-        clf, _ = build_from_config(osp.join(ROOT, 'configs', f'rexnet_{arch}_imagenet.py'))
+        clf, _ = build_from_config(
+            osp.join(ROOT, 'configs', 'classification', f'rexnet-{arch}_4xb128_in1k.py'))
         clf.load_state_dict(state, strict=True)
         clf.eval()
         bb = backbone_of(state, arch, tuple(range(7)))

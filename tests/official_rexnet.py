@@ -1,5 +1,6 @@
 """Test oracle: models in the OFFICIAL release's module layout (clovaai/rexnet,
-MIT), written from the facts in ../shared/docs/rexnet-reference.md.
+MIT), written from the paper and the release's published layout and parameter
+counts.
 
 Deliberately independent of rexnet_mm: plain nn.Sequential stacks whose
 indices produce the released checkpoint keys, and their own channel rule

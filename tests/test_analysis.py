@@ -61,7 +61,7 @@ def test_get_flops_cli_reference_numbers():
     out = run([sys.executable, 'tools/analysis/get_flops.py', '--arch', '1.0x'])
     assert 'FLOPs: 0.40 G' in out and 'Params: 4.80 M' in out
     out = run([sys.executable, 'tools/analysis/get_flops.py',
-               'configs/faster_rcnn_rexnet_fpn_coco.py', '--shape', '256', '320'])
+               'configs/detection/faster-rcnn_rexnet-1.0x_fpn_1x_coco.py', '--shape', '256', '320'])
     assert 'Input shape: 3x256x320' in out and 'FLOPs:' in out
 
 
@@ -116,7 +116,7 @@ def test_channel_search_trains_candidates_on_demo_set(tmp_path):
     root = str(tmp_path / 'data')
     out = run([sys.executable, 'tools/analysis/channel_search.py', '--params', '0.4',
                '--flops', '0.004', '--size', '48', '--num-classes', '4', '--train',
-               'configs/demo/rexnet_demo_cls.py', '--max-train', '2', '--epochs', '2',
+               'configs/demo/rexnet-w0.5_demo-cls.py', '--max-train', '2', '--epochs', '2',
                '--seeds', '0', '--out', str(tmp_path / 'search'), '--cfg-options',
                f'train_dataloader.dataset.data_root={root}',
                f'val_dataloader.dataset.data_root={root}', 'train_dataloader.num_workers=0',

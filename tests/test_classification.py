@@ -25,6 +25,7 @@ from rexnet_mm.models.convert import convert_rexnet  # noqa: E402
 from rexnet_mm.runner.build import build_from_config  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+V1_CONFIG = osp.join(ROOT, 'configs', 'classification', 'rexnet-1.0x_4xb128_in1k.py')
 ARCHS = list(ARCH_SETTINGS)
 
 
@@ -42,7 +43,8 @@ def reference(arch):
 def test_imagenet_config_logits_equal_reference(arch):
     """Every named variant has an ImageNet config (one edit adds both), whose
     model reproduces the official (else timm's) classifier's logits."""
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', f'rexnet_{arch}_imagenet.py'))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'classification', f'rexnet-{arch}_4xb128_in1k.py'))
     assert cfg.model.backbone.arch == arch
     assert cfg.optim_wrapper.optimizer.nesterov and cfg.optim_wrapper.optimizer.lr == 0.5
     assert cfg.auto_scale_lr.base_batch_size == 512 and cfg.train_cfg.max_epochs == 400
@@ -66,13 +68,14 @@ def test_imagenet_config_logits_equal_reference(arch):
 
 
 def test_configs_build():
-    paths = sorted(glob.glob(osp.join(ROOT, 'configs', 'finegrained', 'rexnet_1.0x_*.py')))
+    paths = sorted(glob.glob(osp.join(ROOT, 'configs', 'classification', 'finegrained',
+                                      'rexnet-1.0x_1xb64_*.py')))
     assert len(paths) == 7  # base + six datasets
-    expected = {'food101': 101, 'stanford_cars': 196, 'fgvc_aircraft': 100, 'flowers102': 102,
-                'cub': 200, 'oxford_pets': 37}
+    expected = {'food101': 101, 'stanford-cars': 196, 'fgvc-aircraft': 100, 'flowers102': 102,
+                'cub': 200, 'oxford-pets': 37}
     for p in paths:
-        name = osp.basename(p)[len('rexnet_1.0x_'):-3]
-        if name == 'finetune_base':
+        name = osp.basename(p)[len('rexnet-1.0x_1xb64_'):-3]
+        if name == 'finetune-base':
             continue
         cfg = Config.fromfile(p)
         assert cfg.model.head.num_classes == expected[name]
@@ -92,7 +95,7 @@ def demo_cls(tmp_path_factory):
 def test_custom_dataset_trains_above_chance(demo_cls):
     root = str(demo_cls / 'data')
     out = run([sys.executable, osp.join(ROOT, 'tools/train.py'),
-               osp.join(ROOT, 'configs/demo/rexnet_demo_cls.py'), '--work-dir',
+               osp.join(ROOT, 'configs/demo/rexnet-w0.5_demo-cls.py'), '--work-dir',
                str(demo_cls / 'work'), '--cfg-options',
                f'train_dataloader.dataset.data_root={root}',
                f'val_dataloader.dataset.data_root={root}',
@@ -102,7 +105,7 @@ def test_custom_dataset_trains_above_chance(demo_cls):
     ckpt = open(demo_cls / 'work' / 'last_checkpoint').read().strip()
     # tools/test.py evaluates the checkpoint (top-1 and top-k)
     out = run([sys.executable, osp.join(ROOT, 'tools/test.py'),
-               osp.join(ROOT, 'configs/demo/rexnet_demo_cls.py'), ckpt, '--work-dir',
+               osp.join(ROOT, 'configs/demo/rexnet-w0.5_demo-cls.py'), ckpt, '--work-dir',
                str(demo_cls / 'test'), '--cfg-options', f'test_dataloader.dataset.data_root={root}',
                'test_evaluator.topk=(1,3)'], cwd=demo_cls)
     assert float(re.findall(r'accuracy/top1: ([0-9.]+)', out)[-1]) == acc
@@ -110,7 +113,7 @@ def test_custom_dataset_trains_above_chance(demo_cls):
     # one command classifies an image: top-k labels and scores
     img = sorted(glob.glob(osp.join(root, 'val', 'star', '*.png')))[0]
     out = run([sys.executable, osp.join(ROOT, 'tools/infer.py'),
-               osp.join(ROOT, 'configs/demo/rexnet_demo_cls.py'), ckpt, img, '--topk', '3'],
+               osp.join(ROOT, 'configs/demo/rexnet-w0.5_demo-cls.py'), ckpt, img, '--topk', '3'],
               cwd=demo_cls)
     lines = [ln.split() for ln in out.splitlines() if re.match(r'^\s+\w+ [01]\.\d{4}$', ln)]
     assert len(lines) == 3 and lines[0][0] in ('square', 'circle', 'triangle', 'star')
@@ -128,7 +131,7 @@ def test_imagenet_inference_one_command(tmp_path):
     img = tmp_path / 'img.png'
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 260, 3), np.uint8)).save(img)
     out = run([sys.executable, osp.join(ROOT, 'tools/infer.py'),
-               osp.join(ROOT, 'configs/rexnet_1.0x_imagenet.py'), str(ckpt), str(img)],
+               V1_CONFIG, str(ckpt), str(img)],
               cwd=tmp_path)
     lines = [ln for ln in out.splitlines() if re.search(r' [01]\.\d{4}$', ln)]
     assert len(lines) == 5
@@ -137,7 +140,7 @@ def test_imagenet_inference_one_command(tmp_path):
 def test_missing_imagenet_message(tmp_path):
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools/train.py'),
-         osp.join(ROOT, 'configs/rexnet_1.0x_imagenet.py')], cwd=tmp_path, capture_output=True,
+         V1_CONFIG], cwd=tmp_path, capture_output=True,
         text=True, timeout=300, env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     assert 'data/imagenet' in proc.stderr and 'make_demo_cls.py' in proc.stderr

@@ -119,7 +119,7 @@ def test_build_from_config_leaves_out_pretrained(tmp_path, as_list):
 
     from rexnet_mm.runner.build import build_from_config
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    cfg = Config.fromfile(osp.join(root, 'configs/rexnet_1.0x_imagenet.py'))
+    cfg = Config.fromfile(osp.join(root, 'configs/classification/rexnet-1.0x_4xb128_in1k.py'))
     pre = dict(type='Pretrained', checkpoint=str(tmp_path / 'missing.pth'), prefix='backbone.')
     kaiming = dict(type='Kaiming', layer='Conv2d')
     cfg.model.backbone.init_cfg = [kaiming, pre] if as_list else pre
@@ -137,7 +137,7 @@ def test_pretrained_reads_official_and_timm_files_directly(tmp_path, source, pre
     converted into the work dir."""
     from mmengine.config import Config
 
-    from rexnet_mm.runner.run_cfg import convert_official_load_from
+    from rexnet_mm.runner.config import convert_official_load_from
     if source == 'timm':
         timm = pytest.importorskip('timm')
         torch.manual_seed(0)

@@ -67,7 +67,7 @@ def test_reparameterize_tool_and_deploy_knob(tmp_path):
 
     from rexnet_mm.runner.build import build_from_config
     from helpers.tool import ROOT, run_tool
-    cfg_path = osp.join(ROOT, 'configs/rexnet_lite-1.0x_imagenet.py')
+    cfg_path = osp.join(ROOT, 'configs/classification/rexnet-lite-1.0x_4xb128_in1k.py')
     torch.manual_seed(0)
     model, _ = build_from_config(cfg_path)
     randomize_bn(model, seed=3).eval()

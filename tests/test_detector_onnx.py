@@ -95,7 +95,7 @@ def test_onnxruntime_gives_mmdet_detections(kind, exported, tiny_coco):
     boxes per image at threshold 0; lower-scored ones fill the last places,
     where 1e-7 differences reorder near-equal scores.)"""
     from rexnet_mm.deploy import OnnxDetector
-    from rexnet_mm.deploy.detector import match_detections
+    from rexnet_mm.deploy.export_det import match_detections
     ckpt, path = exported(kind)
     model = _model(kind, ckpt)
     det = OnnxDetector(str(path))
@@ -127,7 +127,8 @@ def test_score_thr_replaces_the_configs_threshold(kind, exported):
     the config says 0 and T leaves the top 10 of its detections."""
     from mmengine.structures import InstanceData
 
-    from rexnet_mm.deploy.detector import DetectorExport, match_detections
+    from rexnet_mm.deploy.detector import DetectorExport
+    from rexnet_mm.deploy.export_det import match_detections
     from rexnet_mm.runner.build import demo_det_batch
     model = _model(kind, exported(kind)[0], score_thr=0.0)
     batch = demo_det_batch(model, 1, 320, 320, training=False)

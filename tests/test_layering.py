@@ -128,3 +128,23 @@ def test_the_checker_sees_upward_imports(tmp_path):
     assert _layer('rexnet_mm.models.convert') > _layer('rexnet_mm.utils.checkpoint')
     assert _cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c', 'a']
     assert _cycle({'a': {'b'}, 'b': set()}) is None
+
+
+def test_configs_import_no_code():
+    """Configs are data over `_base_` files: none imports rexnet_mm (or
+    anything else) or loads a sibling with Config.fromfile."""
+    configs = osp.join(osp.dirname(PKG), 'configs')
+    found = []
+    for root, _, files in os.walk(configs):
+        for f in sorted(files):
+            if not f.endswith('.py'):
+                continue
+            path = osp.join(root, f)
+            with open(path) as fh:
+                tree = ast.parse(fh.read(), path)
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    found.append(f'{osp.relpath(path, configs)}:{node.lineno} imports')
+                elif isinstance(node, ast.Attribute) and node.attr == 'fromfile':
+                    found.append(f'{osp.relpath(path, configs)}:{node.lineno} Config.fromfile')
+    assert not found, found

@@ -18,8 +18,8 @@ from official_rexnet import randomize_bn
 pytest.importorskip('mmpretrain')
 IMAGE = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
                  'sample_data', 'grace_hopper.jpg')
-V1 = osp.join(ROOT, 'configs', 'rexnet_1.0x_imagenet.py')
-LITE = osp.join(ROOT, 'configs', 'rexnet_lite-1.0x_imagenet.py')
+V1 = osp.join(ROOT, 'configs', 'classification', 'rexnet-1.0x_4xb128_in1k.py')
+LITE = osp.join(ROOT, 'configs', 'classification', 'rexnet-lite-1.0x_4xb128_in1k.py')
 
 
 @pytest.mark.parametrize('deploy', [False, True], ids=['plain', 'fused'])
@@ -137,7 +137,7 @@ def test_backbone_four_taps_dynamic_odd_size(checkpoints, tmp_path, capsys):
     """A detector config's backbone (4 taps) from a classifier checkpoint,
     dynamic batch and size, exported at an odd size and checked at another."""
     import onnx
-    det = osp.join(ROOT, 'configs', 'faster_rcnn_rexnet_fpn_coco.py')
+    det = osp.join(ROOT, 'configs', 'detection', 'faster-rcnn_rexnet-1.0x_fpn_1x_coco.py')
     out = str(tmp_path / 'backbone.onnx')
     rc, log = _export([det, checkpoints['v1'], '--backbone', '--dynamic', '--shape', '97', '131',
                        '--out', out, '--check'], capsys)
@@ -158,21 +158,21 @@ def test_export_refusals(checkpoints, tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match='exists; pass --overwrite'):
         tool.main([V1, checkpoints['v1'], '--out', str(existing)])
     assert existing.read_bytes() == b'user data'
-    seg = osp.join(ROOT, 'configs', 'segmentation', 'fpn_rexnet-1.0x_ade20k-512x512.py')
+    seg = osp.join(ROOT, 'configs', 'segmentation', 'fpn_rexnet-1.0x_4xb4-160k_ade20k-512x512.py')
     with pytest.raises(SystemExit, match='mmpretrain classifiers and mmdet detectors; pass '
                        '--backbone'):
         tool.main([seg, checkpoints['v1'], '--out', str(tmp_path / 's.onnx')])
     # a detector exports whole, from its own checkpoint: a classifier's does not fit
-    det = osp.join(ROOT, 'configs', 'faster_rcnn_rexnet_fpn_coco.py')
+    det = osp.join(ROOT, 'configs', 'detection', 'faster-rcnn_rexnet-1.0x_fpn_1x_coco.py')
     with pytest.raises(SystemExit, match="lacks 30 of the model's 435 tensors"):
         tool.main([det, checkpoints['v1'], '--out', str(tmp_path / 'd.onnx')])
     assert sorted(p.name for p in tmp_path.iterdir()) == ['mine.onnx']
     # a missing runtime: one line naming the extra
     import importlib.util
 
-    from rexnet_mm.deploy import runtime
+    from rexnet_mm.deploy import backends
     real = importlib.util.find_spec
-    monkeypatch.setattr(runtime.importlib.util, 'find_spec',
+    monkeypatch.setattr(backends.importlib.util, 'find_spec',
                         lambda name, *a: None if name == 'onnxruntime' else real(name, *a))
     with pytest.raises(SystemExit) as e:
         tool.main([V1, checkpoints['v1'], '--out', str(tmp_path / 'x.onnx')])

@@ -166,7 +166,7 @@ def demo_classifier(tmp_path_factory):
     import torch
 
     from rexnet_mm.runner.build import build_from_config
-    cfg = osp.join(ROOT, 'configs/demo/rexnet_demo_cls.py')
+    cfg = osp.join(ROOT, 'configs/demo/rexnet-w0.5_demo-cls.py')
     torch.manual_seed(0)
     model, _ = build_from_config(cfg)
     path = tmp_path_factory.mktemp('demo_cls') / 'demo_cls.pth'

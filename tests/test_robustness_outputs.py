@@ -16,6 +16,7 @@ import torch
 pytest.importorskip('mmdet')
 pytest.importorskip('onnxruntime')
 
+from rexnet_mm.utils.errors import UserError  # noqa: E402
 from helpers.onnx_files import classifier_meta, detector_meta, tiny_onnx  # noqa: E402
 from helpers.tool import DEMO_DETECTORS, ROOT, assert_clean_error, run_main  # noqa: E402
 from official_rexnet import official_model  # noqa: E402
@@ -23,7 +24,7 @@ from official_rexnet import official_model  # noqa: E402
 IMAGE = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
                  'sample_data', 'grace_hopper.jpg')
 DET_CFG = osp.join(ROOT, DEMO_DETECTORS['faster'])
-CLS_CFG = osp.join(ROOT, 'configs/demo/rexnet_demo_cls.py')
+CLS_CFG = osp.join(ROOT, 'configs/demo/rexnet-w0.5_demo-cls.py')
 
 
 def _digest(path):
@@ -135,7 +136,7 @@ def test_load_from_conversion_never_replaces_another(tmp_path):
     first), and a second run from the same file reuses its own."""
     from mmengine.config import Config
 
-    from rexnet_mm.runner.run_cfg import convert_official_load_from
+    from rexnet_mm.runner.config import convert_official_load_from
     paths = []
     for seed in (0, 1):
         torch.manual_seed(seed)
@@ -161,14 +162,14 @@ def test_on_the_fly_conversion_refuses_nonfinite_weights(tmp_path):
     from mmengine.config import Config
 
     from rexnet_mm.models import ReXNet
-    from rexnet_mm.runner.run_cfg import convert_official_load_from
+    from rexnet_mm.runner.config import convert_official_load_from
     state = official_model('lite-1.0x', classes=10).state_dict()
     state['features.0.weight'][0, 0, 0, 0] = float('nan')
     src = tmp_path / 'nan.pth'
     torch.save(state, src)
     cfg = Config(dict(load_from=str(src), resume=False, work_dir=str(tmp_path / 'work'),
                       model=dict(backbone=dict(type='ReXNet', arch='lite-1.0x'))))
-    with pytest.raises(SystemExit, match='NaN or infinite .*backbone.stem.conv.weight'):
+    with pytest.raises(UserError, match='NaN or infinite .*backbone.stem.conv.weight'):
         convert_official_load_from(cfg)
     assert not (tmp_path / 'work').exists()
     model = ReXNet('lite-1.0x', init_cfg=dict(type='Pretrained', checkpoint=str(src),
@@ -197,7 +198,7 @@ def test_export_cfg_options_runs_the_deploy_checkpoint_recipe(tmp_path):
         '--check', IMAGE, '--cfg-options', 'model.backbone.deploy=True', 'model.head.deploy=True'])
     assert rc == 0, out
     assert 'onnxruntime equals PyTorch within' in out
-    assert OnnxClassifier(str(out_onnx)).meta['config'] == 'rexnet_demo_cls.py'
+    assert OnnxClassifier(str(out_onnx)).meta['config'] == 'rexnet-w0.5_demo-cls.py'
     # the fused checkpoint without the knob: named as what it is
     rc, out = run_main('tools/infer.py', [CLS_CFG, str(tmp_path / 'fused.pth'), IMAGE])
     assert_clean_error(rc, out, 'fused (deploy) checkpoint', 'model.backbone.deploy=True')
@@ -316,7 +317,7 @@ def test_safe_loader_refusal_gives_our_reason_only(tmp_path):
         def __reduce__(self):
             return os.system, ('true', )
     torch.save({'state_dict': {}, 'x': Evil()}, tmp_path / 'evil.pth')
-    with pytest.raises(SystemExit) as err:
+    with pytest.raises(UserError) as err:
         read_checkpoint(str(tmp_path / 'evil.pth'))
     msg = str(err.value)
     assert 'refused by the safe loader' in msg and 'system' in msg, msg

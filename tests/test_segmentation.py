@@ -17,7 +17,7 @@ from helpers.tool import load_tool, repo_configs, run_tool  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEG_CONFIGS = repo_configs('mmseg')
-DEMO = osp.join(ROOT, 'configs', 'demo', 'fpn_rexnet_demo_seg.py')
+DEMO = osp.join(ROOT, 'configs', 'demo', 'fpn_rexnet-1.0x_demo-seg.py')
 # output strides of the taps each config is written for
 STRIDES = {'fpn': [4, 8, 16, 32], 'deeplabv3plus': [4, 8, 8, 8], 'lraspp': [4, 8, 8]}
 
@@ -28,9 +28,10 @@ def _kind(path):
 
 def test_seg_configs_found():
     names = {osp.basename(p) for p in SEG_CONFIGS}
-    assert {'fpn_rexnet-1.0x_ade20k-512x512.py',
-            'deeplabv3plus_rexnet-1.0x-d8_cityscapes-512x1024.py',
-            'lraspp_rexnet-1.0x-d8_cityscapes-512x1024.py', 'fpn_rexnet_demo_seg.py'} <= names
+    assert {'fpn_rexnet-1.0x_4xb4-160k_ade20k-512x512.py',
+            'deeplabv3plus_rexnet-1.0x-d8_4xb2-80k_cityscapes-512x1024.py',
+            'lraspp_rexnet-1.0x-d8_4xb4-320k_cityscapes-512x1024.py',
+            'fpn_rexnet-1.0x_demo-seg.py'} <= names
 
 
 @pytest.fixture(scope='module')
@@ -62,7 +63,7 @@ def test_config_widths_follow_the_backbone(path, built):
     assert cfg.default_scope == 'mmseg' and cfg.model.pretrained is None
     bb = cfg.model.backbone
     if 'demo' not in path:
-        assert bb.init_cfg == dict(type='Pretrained', prefix='backbone.',
+        assert bb.init_cfg == dict(type='Pretrained',
                                    checkpoint=f'checkpoints/rexnet_{bb.arch}.pth')
     model = built(path)
     backbone = model.backbone
@@ -130,7 +131,8 @@ def test_sized_lraspp_head_equals_mmseg_and_takes_small_maps():
 def test_lraspp_pooling_follows_crop_and_output_stride():
     """The config's window is mmseg's 49 / (16, 20) for 512x1024 at stride 8,
     and scales with the feature map: 1x4 pooled cells either way."""
-    path = osp.join(ROOT, 'configs', 'segmentation', 'lraspp_rexnet-1.0x-d8_cityscapes-512x1024.py')
+    path = osp.join(ROOT, 'configs', 'segmentation',
+                    'lraspp_rexnet-1.0x-d8_4xb4-320k_cityscapes-512x1024.py')
     head = Config.fromfile(path).model.decode_head
     assert (tuple(head.pool_kernel), tuple(head.pool_stride)) == ((49, 49), (16, 20))
     from rexnet_mm.models.seg_heads import ClippedAvgPool2d
@@ -142,8 +144,9 @@ def test_lraspp_pooling_follows_crop_and_output_stride():
 
 def test_missing_dataset_names_the_layout_and_the_demo(tmp_path):
     train = load_tool('tools/train.py')
-    for path, layout in (('fpn_rexnet-1.0x_ade20k-512x512.py', 'ADEChallengeData2016'),
-                         ('deeplabv3plus_rexnet-1.0x-d8_cityscapes-512x1024.py', 'leftImg8bit')):
+    for path, layout in (('fpn_rexnet-1.0x_4xb4-160k_ade20k-512x512.py', 'ADEChallengeData2016'),
+                         ('deeplabv3plus_rexnet-1.0x-d8_4xb2-80k_cityscapes-512x1024.py',
+                          'leftImg8bit')):
         with pytest.raises(SystemExit) as e:
             train.main([osp.join(ROOT, 'configs', 'segmentation', path),
                         '--work-dir', str(tmp_path)])

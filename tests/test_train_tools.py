@@ -10,7 +10,7 @@ import sys
 from helpers.tool import demo_det_options, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEMO_CFG = osp.join(ROOT, 'configs/demo/faster_rcnn_rexnet_demo.py')
+DEMO_CFG = osp.join(ROOT, 'configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py')
 
 
 def run(cmd, cwd, timeout=600, env=None):
@@ -62,7 +62,8 @@ def test_torchrun_two_processes_gloo(tiny_coco, tmp_path):
 def test_missing_dataset_message(tmp_path):
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools/train.py'),
-         osp.join(ROOT, 'configs/faster_rcnn_rexnet_fpn_coco.py'), '--work-dir', str(tmp_path)],
+         osp.join(ROOT, 'configs/detection/faster-rcnn_rexnet-1.0x_fpn_1x_coco.py'), '--work-dir',
+         str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
         env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode != 0

@@ -8,10 +8,10 @@ data, end to end.
 1. writes the demo set (tools/misc/make_demo_coco.py or make_demo_seg.py) if
    missing,
 2. evaluates the untrained model (the baseline to beat),
-3. trains it through tools/train.py: configs/faster_rcnn_rexnet_fpn_coco.py
-   (via configs/demo/faster_rcnn_rexnet_demo.py: same model, demo data,
-   256x192, from scratch), or configs/segmentation/fpn_rexnet-1.0x_ade20k-512x512.py
-   (via configs/demo/fpn_rexnet_demo_seg.py: 128x160, from scratch),
+3. trains it through tools/train.py: configs/detection/faster-rcnn_rexnet-1.0x_fpn_1x_coco.py
+   (via configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py: same model, demo data,
+   256x192, from scratch), or configs/segmentation/fpn_rexnet-1.0x_4xb4-160k_ade20k-512x512.py
+   (via configs/demo/fpn_rexnet-1.0x_demo-seg.py: 128x160, from scratch),
 4. evaluates it with tools/test.py (COCO bbox mAP, or mIoU) and draws the
    predictions on the val images,
 5. prints the val metric against the untrained model's.
@@ -40,11 +40,12 @@ class Task(NamedTuple):
 
 
 TASKS = {
-    'det': Task(osp.join('configs', 'demo', 'faster_rcnn_rexnet_demo.py'), 'data/demo_coco',
+    'det': Task(osp.join('configs', 'demo', 'faster-rcnn_rexnet-1.0x_fpn_demo-coco.py'),
+                'data/demo_coco',
                 'annotations/instances_train.json', 'tools/misc/make_demo_coco.py',
                 'Faster R-CNN + FPN, ReXNet-1.0x', 'bbox mAP',
                 r'coco/bbox_mAP: (-?[0-9.]+)', ('Iter(', 'bbox_mAP:')),
-    'seg': Task(osp.join('configs', 'demo', 'fpn_rexnet_demo_seg.py'), 'data/demo_seg',
+    'seg': Task(osp.join('configs', 'demo', 'fpn_rexnet-1.0x_demo-seg.py'), 'data/demo_seg',
                 'ann_dir/val', 'tools/misc/make_demo_seg.py', 'Semantic FPN, ReXNet-1.0x',
                 'mIoU', r'mIoU: (-?[0-9.]+)', ('Iter(', 'mIoU:')),
 }
@@ -95,6 +96,20 @@ def save_untrained(work_dir, config):
     return path
 
 
+def cfg_options(args, data: str) -> list:
+    """The --cfg-options for tools/train.py and tools/test.py: the user's,
+    and, with --data, every split pointed at it (the configs read
+    data/demo_*)."""
+    opts = list(args.cfg_options)
+    if args.data:
+        opts += [f'{s}.dataset.data_root={data.rstrip("/")}/' for s in
+                 ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+        if not args.seg:
+            opts += [f'{s}.ann_file={data.rstrip("/")}/annotations/instances_val.json'
+                     for s in ('val_evaluator', 'test_evaluator')]
+    return ['--cfg-options'] + opts if opts else []
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--seg', action='store_true',
@@ -111,14 +126,7 @@ def main(argv=None):
     py = sys.executable
     work = osp.join(ROOT, work_rel)
     os.makedirs(work, exist_ok=True)
-    opts = list(args.cfg_options)
-    if args.data:  # the configs read data/demo_*; point every split at --data
-        opts += [f'{s}.dataset.data_root={data.rstrip("/")}/' for s in
-                 ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-        if not args.seg:
-            opts += [f'{s}.ann_file={data.rstrip("/")}/annotations/instances_val.json'
-                     for s in ('val_evaluator', 'test_evaluator')]
-    opts = ['--cfg-options'] + opts if opts else []
+    opts = cfg_options(args, data)
 
     if not osp.exists(osp.join(ROOT, data, task.marker)):
         log(f'1/5 writing the demo set to {data}')

@@ -2,16 +2,19 @@
 """Run a trained model on your own image(s), for mmdet, mmseg or mmpretrain configs.
 
 Detection / instance segmentation: draws boxes (and masks) into --out-dir.
-    python tools/infer.py configs/demo/faster_rcnn_rexnet_demo.py work_dirs/demo/iter_160.pth \\
+    python tools/infer.py configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py \\
+        work_dirs/demo/iter_160.pth \\
         img.png --out-dir vis/
 Semantic segmentation: prints the classes found and draws the predicted mask
 over each image into --out-dir.
-    python tools/infer.py configs/demo/fpn_rexnet_demo_seg.py work_dirs/demo_seg/iter_600.pth \\
+    python tools/infer.py configs/demo/fpn_rexnet-1.0x_demo-seg.py \\
+        work_dirs/demo_seg/iter_600.pth \\
         img.png --out-dir vis/
 Classification: prints the top-k labels and scores. An exported classifier or
 detector (tools/deployment/export_onnx.py) runs in onnxruntime in place of
 CONFIG + CKPT.
-    python tools/infer.py configs/rexnet_1.0x_imagenet.py checkpoints/rexnet_1.0x.pth img.jpg
+    python tools/infer.py configs/classification/rexnet-1.0x_4xb128_in1k.py \\
+        checkpoints/rexnet_1.0x.pth img.jpg
     python tools/infer.py rexnet_1.0x.onnx img.jpg
     python tools/infer.py det.onnx img.png --out-dir vis/
 """
@@ -22,7 +25,9 @@ import sys
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.runner.checks import check_checkpoint_fits
-from rexnet_mm.runner.run_cfg import add_precision_arg, apply_precision, load_config
+from rexnet_mm.runner.cli import add_precision_arg
+from rexnet_mm.runner.config import load_config
+from rexnet_mm.runner.precision import apply_precision
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file, check_output_file, outputs_in
 from rexnet_mm.utils.images import MAX_PIXELS, check_image
@@ -41,13 +46,14 @@ def drawing_paths(args, images, inputs):
 
 
 def detect(cfg, checkpoint, images, outs, score_thr, device, precision):
-    from mmdet.apis import inference_detector, init_detector
-    from mmdet.registry import VISUALIZERS
-    model = apply_precision(init_detector(cfg, checkpoint, device=device), precision, device)
-    vis = VISUALIZERS.build(model.cfg.visualizer)
-    vis.dataset_meta = model.dataset_meta
+    """mmdet's DetInferencer predicts; its visualizer draws into ``outs``."""
+    from mmdet.apis import DetInferencer
+    inferencer = DetInferencer(model=cfg, weights=checkpoint, device=device,
+                               show_progress=False)
+    apply_precision(inferencer.model, precision, device)
     for path, out in zip(images, outs):
-        show_detections(vis, path, inference_detector(model, path), out, score_thr)
+        result = inferencer(path, return_datasamples=True, no_save_vis=True)['predictions'][0]
+        show_detections(inferencer.visualizer, path, result, out, score_thr)
 
 
 def detect_onnx(det, images, outs, score_thr):
@@ -78,18 +84,23 @@ def show_detections(vis, path, result, out, score_thr):
 
 
 def segment(cfg, checkpoint, images, outs, device, precision):
+    """mmseg's MMSegInferencer predicts; its visualizer draws into ``outs``."""
+    import mmcv
     import numpy as np
-    from mmseg.apis import inference_model, init_model, show_result_pyplot
-    model = apply_precision(init_model(cfg, checkpoint, device=device), precision, device)
-    classes = model.dataset_meta['classes']
+    from mmseg.apis import MMSegInferencer
+    inferencer = MMSegInferencer(model=cfg, weights=checkpoint, device=device)
+    apply_precision(inferencer.model, precision, device)
+    classes = inferencer.model.dataset_meta['classes']
     for path, out in zip(images, outs):
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        result = inference_model(model, path)
+        result = inferencer(path, return_datasamples=True)
         pred = result.pred_sem_seg.data[0].cpu().numpy()
         counts = np.bincount(pred.ravel(), minlength=len(classes))
         found = [f'{classes[i]} {100 * c / pred.size:.1f}%' for i, c in enumerate(counts) if c]
         print(f'{path}: {pred.shape[1]}x{pred.shape[0]} pixels: {", ".join(found)}')
-        show_result_pyplot(model, path, result, draw_gt=False, show=False, out_file=out)
+        inferencer.visualizer.add_datasample(osp.basename(path),
+                                             mmcv.imread(path, channel_order='rgb'), result,
+                                             draw_gt=False, show=False, out_file=out)
         print(f'  drawn: {out}')
 
 

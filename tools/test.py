@@ -5,7 +5,7 @@
 
 A detector exported by tools/deployment/export_onnx.py (.onnx) evaluates in
 onnxruntime in place of the checkpoint, with the config's data and metric:
-    python tools/test.py configs/demo/faster_rcnn_rexnet_demo.py det.onnx
+    python tools/test.py configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py det.onnx
 """
 import argparse
 import os.path as osp
@@ -14,9 +14,11 @@ import torch
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
 from rexnet_mm.runner.checks import check_checkpoint_fits
-from rexnet_mm.runner.run_cfg import (add_precision_arg, apply_precision, build_runner,
-                                      check_datasets, load_config, parse_common_args,
-                                      setup_cpu_distributed, teardown_distributed)
+from rexnet_mm.runner.cli import add_precision_arg, parse_common_args
+from rexnet_mm.runner.config import build_runner, load_config
+from rexnet_mm.runner.datasets import check_datasets
+from rexnet_mm.runner.distributed import setup_cpu_distributed, teardown_distributed
+from rexnet_mm.runner.precision import apply_precision
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file, check_output_file
 
@@ -69,9 +71,13 @@ def main(argv=None):
         else:
             vis.update(enable=True, out_dir=args.show_dir)
 
+    if onnx:
+        import rexnet_mm.deploy.evaluation  # noqa: F401  registers ExportedDetector
+        cfg.model = dict(type='ExportedDetector', path=args.checkpoint)
     runner = build_runner(cfg)
     if onnx:
-        use_onnx_detector(runner, args.checkpoint)
+        runner.model.check_classes(runner.test_dataloader.dataset.metainfo.get('classes') or [])
+        warn_batch(runner, args.checkpoint)
     else:
         check_checkpoint_fits(runner.model, args.checkpoint, 'test')
     if args.out:
@@ -88,25 +94,7 @@ def main(argv=None):
     return metrics
 
 
-def use_onnx_detector(runner, path):
-    """This run's test steps go through onnxruntime (rexnet_mm.deploy.OnnxDetector)
-    instead of the PyTorch model: same data, same metric."""
-    from rexnet_mm.deploy import OnnxDetector
-    det = OnnxDetector(path)
-    classes = list(runner.test_dataloader.dataset.metainfo.get('classes') or [])
-    if det.classes != classes:  # (its labels index them, so must COCO's categories)
-        raise SystemExit(f'error: {path} was exported with {len(det.classes)} classes '
-                         f'{det.classes[:5]}..., but the config\'s test set has {len(classes)} '
-                         f'{classes[:5]}...')
-
-    def test_step(data):
-        samples = []
-        for img, sample in zip(data['inputs'], data['data_samples']):
-            sample.pred_instances = det.predict(img.numpy(), sample.metainfo).pred_instances
-            samples.append(sample)
-        return samples
-
-    runner.model.test_step = test_step  # this runner's model only
+def warn_batch(runner, path):
     batch = runner.test_dataloader.batch_size
     if batch and batch > 1:
         print(f'[test] {path} runs image by image, each padded to its own size; mmdet at '

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train a model from an mmdet, mmpretrain or mmseg config (OpenMMLab's train.py).
 
-    python tools/train.py configs/faster_rcnn_rexnet_fpn_coco.py
+    python tools/train.py configs/detection/faster-rcnn_rexnet-1.0x_fpn_1x_coco.py
     python tools/train.py CONFIG --resume            # latest checkpoint in work_dir
     tools/dist_train.sh CONFIG 8                     # torchrun, 8 processes
 """
@@ -11,10 +11,11 @@ import os.path as osp
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
 from rexnet_mm.runner import ExactResumeHook
 from rexnet_mm.runner.checks import check_checkpoint_fits, read_checkpoint
+from rexnet_mm.runner.cli import parse_common_args
+from rexnet_mm.runner.config import build_runner, convert_official_load_from, load_config
+from rexnet_mm.runner.datasets import check_datasets
+from rexnet_mm.runner.distributed import setup_cpu_distributed, teardown_distributed
 from rexnet_mm.runner.exact_resume import CKPT_KEY, check_rng_states
-from rexnet_mm.runner.run_cfg import (build_runner, check_datasets, convert_official_load_from,
-                                      load_config, parse_common_args, setup_cpu_distributed,
-                                      teardown_distributed)
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file
 

@@ -5,9 +5,13 @@ by the file's kind). The file's metadata is validated before use
 ``deploy`` extra (``pip install -e .[deploy]``); ``import rexnet_mm`` does
 not load it."""
 from ..utils.images import list_images
+from .backends import require
+from .backends.onnxruntime import session
 from .errors import DeployError, MetadataError
+from .loading import load_for_inference
 from .metadata import META_KEY
-from .runtime import OnnxClassifier, OnnxDetector, load_exported, read_meta, require, session
+from .runtime import OnnxClassifier, OnnxDetector, load_exported, read_meta
 
 __all__ = ['DeployError', 'META_KEY', 'MetadataError', 'OnnxClassifier', 'OnnxDetector',
-           'list_images', 'load_exported', 'read_meta', 'require', 'session']
+           'list_images', 'load_exported', 'load_for_inference', 'read_meta', 'require',
+           'session']

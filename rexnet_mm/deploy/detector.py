@@ -23,8 +23,6 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 
-KINDS = ('ssd', 'faster_rcnn', 'mask_rcnn')
-
 
 def detector_kind(model) -> str:
     """'ssd', 'faster_rcnn' or 'mask_rcnn'; a ValueError that names what is
@@ -292,20 +290,3 @@ class DetectorExport(nn.Module):
         if self.kind == 'mask_rcnn':
             out.append(self._pad(self._mask(feats, boxes, labels), -math.inf))
         return tuple(out)
-
-
-def match_detections(ref, got, min_score: float = 0.05, min_iou: float = 0.99,
-                     score_tol: float = 1e-3):
-    """How many of the reference detections (``InstanceData`` with bboxes,
-    scores, labels) scoring >= ``min_score`` have a detection in ``got`` of
-    the same label with IoU >= ``min_iou`` and a score within ``score_tol``:
-    (matched, total)."""
-    from mmdet.structures.bbox import bbox_overlaps
-    keep = ref.scores >= min_score
-    boxes, scores, labels = ref.bboxes[keep], ref.scores[keep], ref.labels[keep]
-    if len(boxes) == 0 or len(got.bboxes) == 0:
-        return 0, len(boxes)
-    iou = bbox_overlaps(boxes.float(), got.bboxes.float())
-    ok = ((iou >= min_iou) & (labels[:, None] == got.labels[None])
-          & ((scores[:, None] - got.scores[None]).abs() <= score_tol))
-    return int(ok.any(1).sum()), len(boxes)

@@ -4,7 +4,7 @@
 graph, as JSON under the key ``rexnet_mm``. A downloaded file is the expected
 input, so nothing in it is trusted: :func:`validate_meta` checks every key
 against the schema below before any of it is used, and the test pipeline is
-built by :func:`build_pipeline` from an allow-list of the transforms the
+built by :func:`rexnet_mm.deploy.pipeline.build_pipeline` from an allow-list of the transforms the
 exporter writes, each looked up by its exact name in the toolkit's own
 transform registry and constructed with checked JSON arguments. No registry
 fallback (mmengine 0.10.7 imports any dotted ``type``), no ``_scope_``, no
@@ -14,7 +14,7 @@ allowed.
 """
 import json
 import math
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 from .errors import MetadataError
 
@@ -286,33 +286,3 @@ def _pipeline(value, kind, where) -> List[tuple]:
             args[arg] = checked
         steps.append((name, args))
     return steps
-
-
-def _registered(toolkit: str, name: str) -> Callable:
-    """The class registered under exactly ``name`` in ``toolkit``'s transform
-    registry or its parents (mmcv's transforms live in mmengine's root
-    registry), without the registry's import fallback."""
-    if toolkit == 'mmpretrain':
-        from mmpretrain.registry import TRANSFORMS as registry
-        from mmpretrain.utils import register_all_modules
-    else:
-        from mmdet.registry import TRANSFORMS as registry
-        from mmdet.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    node = registry
-    while node is not None:
-        cls = node._module_dict.get(name)
-        if cls is not None:
-            return cls
-        node = node.parent
-    raise MetadataError(f'{name} is not registered in {toolkit}\'s transforms; is {toolkit} '
-                        f'installed at the version the file was exported with?')
-
-
-def build_pipeline(meta: dict, skip=('LoadAnnotations', )):
-    """The validated test pipeline of ``meta``, each transform constructed
-    from the allow-list (never through a registry's ``build``), composed."""
-    from mmengine.dataset import Compose
-    toolkit = TRANSFORMS[meta['kind']][0]
-    return Compose([_registered(toolkit, name)(**args)
-                    for name, args in meta['test_pipeline'] if name not in skip])

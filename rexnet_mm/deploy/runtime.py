@@ -8,45 +8,15 @@ That metadata is untrusted: it is validated against a schema and the
 pipeline built from an allow-list (:mod:`.metadata`) before any use.
 Errors are :class:`~.errors.DeployError`: one line, never an exit.
 """
-import importlib.util
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from ..utils.images import MAX_PIXELS, check_image
+from .backends.onnxruntime import session
 from .errors import DeployError, MetadataError
-from .metadata import MAX_SIDE, META_KEY, build_pipeline, parse_meta
-
-INSTALL = 'pip install -e .[deploy]  (onnx, onnxruntime, onnxscript)'
-
-
-def require(*modules: str) -> None:
-    """Refuse in one line when a deploy dependency is missing."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        raise DeployError(f'{", ".join(missing)} {"is" if len(missing) == 1 else "are"} '
-                          f'not installed; ONNX export and inference need the deploy extra: '
-                          f'{INSTALL}')
-
-
-def session(path: str, threads: Optional[int] = None, spinning: bool = False):
-    """An onnxruntime CPU session. ``spinning=False`` stops its idle threads
-    from spinning after each run (which slows whatever runs next)."""
-    require('onnxruntime')
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    if threads:
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-    if not spinning:
-        so.add_session_config_entry('session.intra_op.allow_spinning', '0')
-    so.log_severity_level = 3
-    try:
-        return ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
-    except Exception as e:  # not an ONNX file, truncated, unsupported op
-        first = (str(e).strip().splitlines() or [''])[0][:300]
-        raise DeployError(f'onnxruntime cannot load {path} ({type(e).__name__}: '
-                          f'{first})') from None
+from .metadata import MAX_SIDE, META_KEY, parse_meta
+from .pipeline import build_pipeline
 
 
 def read_meta(sess, path: str = 'the model') -> dict:

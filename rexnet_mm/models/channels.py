@@ -213,6 +213,23 @@ def stage_depths(depth_mult: float) -> Tuple[int, ...]:
     return tuple(math.ceil(n * depth_mult) for n, _, _, _ in STAGES)
 
 
+def _block_widths(cfg: dict, n: int, stem: int, div) -> Tuple[List[int], List[int]]:
+    """Every block's (input, output) widths: the linear schedule, or the
+    arch's own ``widths``."""
+    if cfg['widths'] is not None:
+        outs = list(cfg['widths'])
+        return [stem] + outs[:-1], outs
+    w, lite = float(cfg['width_mult']), cfg['lite']
+    planes = 16 / w if w < 1.0 else 16.0
+    step = 164 / (n - 1) if lite else 180 / n  # n == 1: the lite step is never used
+    ins, outs = [stem], [div(planes * w)]
+    for _ in range(1, n):
+        ins.append(div(planes * w))
+        planes += step
+        outs.append(div(planes * w))
+    return ins, outs
+
+
 def build_schedule(arch: Union[str, dict] = '1.0x') -> Schedule:
     """The channel schedule of ReXNet (V1 and lite) as released.
 
@@ -236,18 +253,7 @@ def build_schedule(arch: Union[str, dict] = '1.0x') -> Schedule:
     else:
         stem = div((32 / w if w < 1.0 else 32) * w)
 
-    if cfg['widths'] is not None:
-        outs = list(cfg['widths'])
-        ins = [stem] + outs[:-1]
-    else:
-        planes = 16 / w if w < 1.0 else 16.0
-        step = 164 / (n - 1) if lite else 180 / n
-        ins, outs = [stem], [div(planes * w)]
-        for _ in range(1, n):
-            ins.append(div(planes * w))
-            planes += step
-            outs.append(div(planes * w))
-        # for n == 1 the lite step is undefined but never used
+    ins, outs = _block_widths(cfg, n, stem, div)
     use_se = (not lite) if cfg['use_se'] is None else cfg['use_se']
     # V1 with a divisor (timm's rexnetr) rounds the SE and head widths too
     rounded = not lite and divisor > 1
@@ -277,10 +283,8 @@ def build_schedule(arch: Union[str, dict] = '1.0x') -> Schedule:
         head = cfg['head_channels']
     elif lite:
         head = int(1280 * w) if w > 1 else 1280
-    elif rounded:
-        head = make_divisible(1280 * w, divisor)
     else:
-        head = int(1280 * w)
+        head = make_divisible(1280 * w, divisor) if rounded else int(1280 * w)
     return Schedule(stem, tuple(blocks), head, cfg['se_ratio'], lite,
                     LITE_CLS_MID_CHANNELS if lite else None)
 

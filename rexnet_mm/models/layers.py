@@ -1,7 +1,7 @@
 """Small pieces the ReXNet modules share: graph-capture flags, BN folding and
 the activations that may run in place."""
 import contextlib
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -93,3 +93,13 @@ def fuse_conv_module(cm: ConvModule, numbers: bool = True) -> None:
     cm.conv = fused
     delattr(cm, cm.norm_name)
     cm.with_norm = False
+
+
+def fuse_model(model: nn.Module) -> List[str]:
+    """Fold the BatchNorms of every module of ``model`` that can
+    (``switch_to_deploy``: the ReXNet backbone, ReXNetClsHead); call it in
+    eval mode. Returns their names ('' for ``model`` itself)."""
+    fusable = [(name, m) for name, m in model.named_modules() if hasattr(m, 'switch_to_deploy')]
+    for _, m in fusable:
+        m.switch_to_deploy()
+    return [name for name, _ in fusable]

@@ -130,22 +130,12 @@ class ReXNet(BaseModule):
         # Only what max(out_indices) needs is built (and run): an unused head
         # conv would leave DDP with parameters that get no gradient.
         self.num_layers = max(self.out_indices) + 1
-        n = len(sched.blocks)
         self.layers = []
+        brick = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+                     dw_act_cfg=dw_act_cfg, with_cp=with_cp)
         for s in range(min(self.num_layers, NUM_STAGES)):
-            blocks = []
-            for k, spec in enumerate(sched.blocks):
-                if spec.stage != s:
-                    continue
-                dpr = drop_path_rate * k / max(n - 1, 1)
-                stride, dilation = strides[s]
-                blocks.append(
-                    LinearBottleneck(spec, conv_cfg=conv_cfg,
-                                     norm_cfg=norm_cfg, act_cfg=act_cfg, dw_act_cfg=dw_act_cfg,
-                                     drop_path_rate=dpr, with_cp=with_cp,
-                                     stride=stride if not blocks else 1, dilation=dilation))
             name = f'layer{s + 1}'
-            self.add_module(name, nn.Sequential(*blocks))
+            self.add_module(name, self._make_stage(s, strides[s], drop_path_rate, brick))
             self.layers.append(name)
         if self.num_layers > NUM_STAGES:
             self.conv_head = ConvModule(sched.blocks[-1].out_channels, sched.head_channels, 1,
@@ -157,6 +147,19 @@ class ReXNet(BaseModule):
         if deploy:
             self._fuse(numbers=False)
         self._freeze_stages()
+
+    def _make_stage(self, s: int, stride_dilation, drop_path_rate: float,
+                    brick: dict) -> nn.Sequential:
+        """Stage ``s``'s blocks; drop-path grows linearly over all blocks."""
+        stride, dilation = stride_dilation
+        n = len(self.schedule.blocks)
+        blocks = []
+        for k, spec in enumerate(self.schedule.blocks):
+            if spec.stage == s:
+                blocks.append(LinearBottleneck(
+                    spec, drop_path_rate=drop_path_rate * k / max(n - 1, 1),
+                    stride=stride if not blocks else 1, dilation=dilation, **brick))
+        return nn.Sequential(*blocks)
 
     @property
     def out_channels(self):

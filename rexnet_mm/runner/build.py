@@ -42,7 +42,7 @@ def build_from_config(config, no_pretrained: bool = True):
 
     from ..models.weights import PRETRAINED_TYPES
     from ..registry import register_all
-    from .run_cfg import resolve_config
+    from .config import resolve_config
     cfg = Config.fromfile(resolve_config(config)) if isinstance(config, str) else config
     scope = cfg.get('default_scope', 'mmdet')
     init_default_scope(scope)

@@ -3,7 +3,8 @@ widths the neck and heads expect match the backbone's, and a checkpoint to
 test, resume or start from fits the model.
 
 Each failure stops with one paragraph naming the values on both sides and
-the option that fixes it (``SystemExit``, so the tools print no traceback).
+the option that fixes it (a :class:`~rexnet_mm.utils.errors.UserError`, which the tools
+print as one paragraph, without a traceback).
 """
 import functools
 import pickle
@@ -11,6 +12,7 @@ from typing import Dict, List, Optional
 
 from ..models.convert import unwrap_state_dict
 from ..models.weights import guess_arch
+from ..utils.errors import UserError
 
 
 def unwrap(model):
@@ -74,8 +76,8 @@ def check_widths(cfg, model) -> None:
         return
     have = ', '.join(f'{k}={get_dotted(cfg, k)}' for k in wrong)
     fix = ' '.join(f'{k}={str(v).replace(" ", "")}' for k, v in wrong.items())
-    raise SystemExit(
-        f'error: ReXNet(arch={backbone.arch!r}, out_indices={backbone.out_indices}) returns '
+    raise UserError(
+        f'ReXNet(arch={backbone.arch!r}, out_indices={backbone.out_indices}) returns '
         f'{out} channels, but the config has {have}. Switch the arch and its widths together '
         f'with --arch {backbone.arch if isinstance(backbone.arch, str) else "ARCH"}, or set '
         f'them with --cfg-options {fix}')
@@ -109,17 +111,47 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
     try:
         ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     except pickle.UnpicklingError as e:
-        raise SystemExit(f'error: {what} {path} was refused by the safe loader '
-                         f'({unpickling_reason(e)}). Only tensors and what mmengine itself '
-                         f'saves are loaded from checkpoints.') from None
+        raise UserError(f'{what} {path} was refused by the safe loader '
+                        f'({unpickling_reason(e)}). Only tensors and what mmengine itself '
+                        f'saves are loaded from checkpoints.') from None
     except Exception as e:  # truncated, not a torch file, ...
         first = (str(e).strip().splitlines() or [''])[0][:300]
-        raise SystemExit(f'error: cannot read {what} {path} ({type(e).__name__}: {first}); '
-                         f'is it truncated or not a PyTorch checkpoint?') from None
+        raise UserError(f'cannot read {what} {path} ({type(e).__name__}: {first}); '
+                        f'is it truncated or not a PyTorch checkpoint?') from None
     if not isinstance(ckpt, dict):
-        raise SystemExit(f'error: {what} {path} holds a {type(ckpt).__name__}, not a '
-                         f'checkpoint dict')
+        raise UserError(f'{what} {path} holds a {type(ckpt).__name__}, not a '
+                        f'checkpoint dict')
     return ckpt
+
+
+def _meta(ckpt: dict) -> dict:
+    return ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
+
+
+def _arch_hint(model, ckpt: dict, state: dict, shared: list, mismatched: list):
+    """(the archs clause, the advice) of a does-not-fit error: the two archs
+    are named where the backbone is a ReXNet whose tensors differ."""
+    backbone = _rexnet_backbone(model)
+    if backbone is None or (shared and not any(k.startswith('backbone.') for k in mismatched)):
+        return '', 'Use the config the checkpoint was trained with.'
+    theirs = _meta(ckpt).get('arch') or guess_arch(state)
+    theirs = f'ReXNet {theirs}' if theirs else 'a backbone of unknown arch'
+    return (f'the checkpoint holds {theirs}, the config builds ReXNet {backbone.arch}; ',
+            "Use the config (or --arch) of the checkpoint's arch, or a checkpoint "
+            'trained with this config.')
+
+
+def _missing_advice(ckpt: dict) -> str:
+    """What a checkpoint that lacks some of the model's tensors probably is."""
+    if _meta(ckpt).get('deploy'):  # reparameterize_model.py records it
+        return ('It is a fused (deploy) checkpoint, written by '
+                'tools/model_converters/reparameterize_model.py: its BatchNorms are folded '
+                'into the convolutions. Load it into the fused model with --cfg-options '
+                'model.backbone.deploy=True (and model.head.deploy=True for a ReXNet '
+                'classifier), or use the checkpoint it was fused from.')
+    return ('Is it a backbone-only (ImageNet) checkpoint? Those start a training '
+            "(load_from, or the backbone's init_cfg); use the checkpoint trained with "
+            'this config.')
 
 
 def check_checkpoint_fits(model, path: str, mode: str, ckpt: Optional[dict] = None) -> None:
@@ -149,44 +181,25 @@ def check_checkpoint_fits(model, path: str, mode: str, ckpt: Optional[dict] = No
     if mode == 'load_from':
         tolerated = [k for k in mismatched if not k.startswith(('backbone.', 'neck.'))]
         mismatched = [k for k in mismatched if k not in tolerated]
-    backbone = _rexnet_backbone(model)
-    archs, advice = '', 'Use the config the checkpoint was trained with.'
-    if backbone is not None and (not shared or any(k.startswith('backbone.') for k in mismatched)):
-        meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
-        theirs = meta.get('arch') or guess_arch(state)
-        theirs = f'ReXNet {theirs}' if theirs else 'a backbone of unknown arch'
-        archs = f'the checkpoint holds {theirs}, the config builds ReXNet {backbone.arch}; '
-        advice = ("Use the config (or --arch) of the checkpoint's arch, or a checkpoint "
-                  'trained with this config.')
+    archs, advice = _arch_hint(model, ckpt, state, shared, mismatched)
     if not shared:
-        raise SystemExit(
-            f'error: {what} {path} shares no tensor name with the model '
+        raise UserError(
+            f'{what} {path} shares no tensor name with the model '
             f'({len(state)} tensors, e.g. {sorted(state)[:3]}; the model has e.g. '
             f'{sorted(own)[:3]}). Is it a checkpoint of another model or layout? Official and '
             f'timm ReXNet weights are converted with tools/model_converters/rexnet_to_mm.py.')
     if mismatched:
         eg = ', '.join(f'{k} {tuple(state[k].shape) if hasattr(state[k], "shape") else "?"} vs '
                        f'{tuple(own[k].shape)}' for k in mismatched[:2])
-        raise SystemExit(
-            f'error: {what} {path} does not fit the model: {archs}{len(mismatched)} tensors '
+        raise UserError(
+            f'{what} {path} does not fit the model: {archs}{len(mismatched)} tensors '
             f'differ in shape (checkpoint vs model: {eg}{" ..." if len(mismatched) > 2 else ""}). '
             f'{advice}')
     if missing:
-        meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
-        if meta.get('deploy'):  # reparameterize_model.py records it
-            guess = ('It is a fused (deploy) checkpoint, written by '
-                     'tools/model_converters/reparameterize_model.py: its BatchNorms are folded '
-                     'into the convolutions. Load it into the fused model with --cfg-options '
-                     'model.backbone.deploy=True (and model.head.deploy=True for a ReXNet '
-                     'classifier), or use the checkpoint it was fused from.')
-        else:
-            guess = ('Is it a backbone-only (ImageNet) checkpoint? Those start a training '
-                     "(load_from, or the backbone's init_cfg); use the checkpoint trained with "
-                     'this config.')
-        raise SystemExit(
-            f'error: {what} {path} does not fit the model: it lacks {len(missing)} of the '
+        raise UserError(
+            f'{what} {path} does not fit the model: it lacks {len(missing)} of the '
             f"model's {len(own)} tensors (e.g. {', '.join(missing[:3])}), which would keep "
-            f'their random init. {guess}')
+            f'their random init. {_missing_advice(ckpt)}')
     if tolerated:
         print(f'[rexnet_mm] load_from {path}: {len(tolerated)} tensors of another shape stay '
               f'at their init (e.g. {", ".join(tolerated[:3])}): a head for another number '

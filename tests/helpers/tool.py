@@ -41,9 +41,9 @@ def assert_clean_error(rc, out, *expected):
 
 # the demo detector configs (generated shapes set, CPU-sized)
 DEMO_DETECTORS = {
-    'faster': 'configs/demo/faster_rcnn_rexnet_demo.py',
-    'mask': 'configs/demo/mask_rcnn_rexnet_demo.py',
-    'ssdlite': 'configs/demo/ssdlite_rexnet_demo.py',
+    'faster': 'configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py',
+    'mask': 'configs/demo/mask-rcnn_rexnet-1.0x_fpn_demo-coco.py',
+    'ssdlite': 'configs/demo/ssdlite_rexnet-1.0x_demo-coco.py',
 }
 
 

@@ -13,7 +13,7 @@ index for the best, middle and worst candidates, as in the paper's Figure 2).
     # a tiny budget, each of 4 candidates trained 3 epochs x 2 seeds on the demo set
     python tools/misc/make_demo_cls.py data/demo_cls
     python tools/analysis/channel_search.py --params 0.6 --flops 0.02 --size 64 \\
-        --num-classes 4 --train configs/demo/rexnet_demo_cls.py --max-train 4 \\
+        --num-classes 4 --train configs/demo/rexnet-w0.5_demo-cls.py --max-train 4 \\
         --epochs 3 --seeds 0 1 --out work_dirs/search_demo
 """
 import argparse
@@ -27,7 +27,7 @@ import sys
 import time
 
 from rexnet_mm.research.search import candidates
-from rexnet_mm.runner.run_cfg import CfgOptionsAction
+from rexnet_mm.runner.cli import add_cfg_options_arg
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_output_dir
 
@@ -117,8 +117,7 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=30)
     p.add_argument('--patience', type=int, default=5, help='early stopping (epochs)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
-                   help='key=value overrides for the training config')
+    add_cfg_options_arg(p)
     p.add_argument('--overwrite', action='store_true',
                    help='write into an existing, non-empty --out folder')
     args = p.parse_args(argv)

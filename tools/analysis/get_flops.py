@@ -3,7 +3,8 @@
 config, on a dummy input (no dataset needed).
 
     python tools/analysis/get_flops.py --arch 1.0x                 # at 224x224
-    python tools/analysis/get_flops.py configs/faster_rcnn_rexnet_fpn_coco.py --shape 800 1200
+    python tools/analysis/get_flops.py configs/detection/faster-rcnn_rexnet-1.0x_fpn_1x_coco.py \\
+        --shape 800 1200
 """
 import argparse
 import sys
@@ -11,8 +12,10 @@ import sys
 import rexnet_mm  # noqa: F401
 from rexnet_mm.research.complexity import ReXNetClassifier, count_complexity, parse_shape
 from rexnet_mm.runner.build import build_from_config
+from rexnet_mm.utils.errors import one_line_errors
 
 
+@one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('config', nargs='?', help='an mmdet / mmpretrain config')

@@ -20,28 +20,17 @@ import numpy as np
 import torch
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.runner.run_cfg import apply_precision
+from rexnet_mm.deploy.loading import load_for_inference
+from rexnet_mm.models.layers import fuse_model
+from rexnet_mm.runner.precision import apply_precision
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file
 from rexnet_mm.utils.images import check_image, list_images
 
 
-def load_model(config, checkpoint):
-    from mmengine.runner import load_checkpoint
-
-    from rexnet_mm.runner.build import build_from_config
-    from rexnet_mm.runner.checks import check_checkpoint_fits
-    from rexnet_mm.runner.run_cfg import load_config
-    cfg = load_config(config)
-    if cfg.default_scope != 'mmpretrain':
-        raise SystemExit(f'error: {config} is an {cfg.default_scope} config; this tool compares '
-                         f'classifiers (mmpretrain)')
-    if cfg.get('data_preprocessor') is not None:
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model, _ = build_from_config(cfg)
-    check_checkpoint_fits(model, checkpoint, 'test')
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
-    return cfg, model.eval()
+def _fused(model):
+    fuse_model(model)
+    return model
 
 
 @one_line_errors
@@ -61,13 +50,9 @@ def main(argv=None):
     images = list_images(args.images, args.num, what='--images')
     for img in images:
         check_image(img, '--images image')
-    cfg, model = load_model(args.config, args.checkpoint)
-    fused = copy.deepcopy(model)
-    for m in fused.modules():
-        if hasattr(m, 'switch_to_deploy'):
-            m.switch_to_deploy()
-    # bf16 as tools/test.py and tools/infer.py run it (backbone and neck autocast)
-    apply_precision(fused, 'bf16')
+    cfg, model = load_for_inference(args.config, args.checkpoint, scopes=('mmpretrain', ))
+    # fused, in bf16 as tools/test.py and tools/infer.py run it (backbone and neck autocast)
+    fused = apply_precision(_fused(copy.deepcopy(model)), 'bf16')
     int8 = None
     if args.int8:
         from rexnet_mm.deploy import OnnxClassifier

@@ -25,7 +25,6 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from make_demo_coco import BASE_COLORS, CATEGORIES, _polygon  # noqa: E402
 
 CLASSES = ('background', ) + CATEGORIES
-PALETTE = [(0, 0, 0)] + [list(c) for c in BASE_COLORS]
 
 
 def texture(rng, h, w):

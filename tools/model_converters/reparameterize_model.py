@@ -24,28 +24,19 @@ def main(argv=None):
     p.add_argument('out')
     p.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
     args = p.parse_args(argv)
-    from rexnet_mm.runner.build import build_from_config
-    from rexnet_mm.runner.checks import check_checkpoint_fits, read_checkpoint
-    from rexnet_mm.runner.run_cfg import load_config
+    from rexnet_mm.deploy.loading import load_for_inference
+    from rexnet_mm.models.layers import fuse_model
+    from rexnet_mm.runner.checks import read_checkpoint
     from rexnet_mm.utils.checkpoint import save_whole
     check_input_file(args.checkpoint, 'checkpoint')
     check_output_file(args.out, 'OUT', overwrite=args.overwrite,
                       inputs=[('the config', args.config), ('the checkpoint', args.checkpoint)])
-    cfg = load_config(args.config)
-    model, _ = build_from_config(cfg)
-    ckpt = read_checkpoint(args.checkpoint)
-    check_checkpoint_fits(model, args.checkpoint, 'test', ckpt)
-    model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
-    model.eval()
-    fused = [name or type(model).__name__ for name, m in model.named_modules()
-             if hasattr(m, 'switch_to_deploy')]
+    _, model = load_for_inference(args.config, args.checkpoint)
+    fused = [name or type(model).__name__ for name in fuse_model(model)]
     if not fused:
         raise SystemExit(f'error: {args.config} builds no module with switch_to_deploy '
                          f'(ReXNet backbone, ReXNetClsHead): nothing to fuse')
-    for _, m in model.named_modules():
-        if hasattr(m, 'switch_to_deploy'):
-            m.switch_to_deploy()
-    meta = dict(ckpt.get('meta') or {}, deploy=True)
+    meta = dict(read_checkpoint(args.checkpoint).get('meta') or {}, deploy=True)
     save_whole({'state_dict': model.state_dict(), 'meta': meta}, args.out)
     print(f'fused {", ".join(fused)}; wrote {args.out}')
     print('load it with --cfg-options ' + ' '.join(f'model.{n}.deploy=True' for n in fused))

@@ -1,0 +1,9 @@
+# ReXNet-2.2x on ImageNet-1k (no released ImageNet weights); the recipe of
+# rexnet-1.0x_4xb128_in1k.py.
+_base_ = './rexnet-1.0x_4xb128_in1k.py'
+
+arch = '2.2x'
+drop_path_rate = 0.2  # stochastic depth for the large models, as advised
+model = dict(
+    backbone=dict(arch=arch, drop_path_rate=drop_path_rate),
+    head=dict(arch=arch))

@@ -1,0 +1,7 @@
+# ReXNet-lite-1.0x on ImageNet-1k (released top-1 76.2%); the recipe of rexnet-1.0x_4xb128_in1k.py.
+_base_ = './rexnet-1.0x_4xb128_in1k.py'
+
+arch = 'lite-1.0x'
+model = dict(
+    backbone=dict(arch=arch),
+    head=dict(arch=arch))

@@ -1,0 +1,50 @@
+# configs/detection/mask-rcnn_rexnet-1.0x_fpn_1x_coco.py on the generated demo
+# set (polygon masks), with the data, model changes and schedule of
+# faster-rcnn_rexnet-1.0x_fpn_demo-coco.py.
+#   python tools/train.py configs/demo/mask-rcnn_rexnet-1.0x_fpn_demo-coco.py
+_base_ = [
+    '../detection/mask-rcnn_rexnet-1.0x_fpn_1x_coco.py',
+    '../_base_/datasets/demo_coco.py',
+]
+
+model = dict(
+    backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None),
+    roi_head=dict(bbox_head=dict(num_classes=4), mask_head=dict(num_classes=4)),
+    train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=500),
+                   rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=_base_.demo_batch_size,
+    num_workers=1,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(_base_.demo_train_dataset, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(_base_.demo_val_dataset, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(_base_.demo_val_evaluator, metric=['bbox', 'segm'])
+test_evaluator = val_evaluator
+
+train_cfg = _base_.demo_train_cfg
+param_scheduler = _base_.demo_param_scheduler
+optim_wrapper = dict(optimizer=dict(lr=0.02, weight_decay=1e-4),
+                     clip_grad=dict(max_norm=10, norm_type=2))
+default_hooks = _base_.demo_default_hooks
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(enable=False)

@@ -1,8 +1,0 @@
-# ReXNet-3.0x on ImageNet-1k (released top-1 82.8%); the recipe of rexnet_1.0x_imagenet.py.
-_base_ = './rexnet_1.0x_imagenet.py'
-
-arch = '3.0x'
-drop_path_rate = 0.2  # stochastic depth for the large models, as advised
-model = dict(
-    backbone=dict(arch=arch, drop_path_rate=drop_path_rate),
-    head=dict(arch=arch))

@@ -1,7 +1,0 @@
-# ReXNet-lite-1.0x on ImageNet-1k (released top-1 76.2%); the recipe of rexnet_1.0x_imagenet.py.
-_base_ = './rexnet_1.0x_imagenet.py'
-
-arch = 'lite-1.0x'
-model = dict(
-    backbone=dict(arch=arch),
-    head=dict(arch=arch))

@@ -1,0 +1,59 @@
+"""An exported detector as an mmengine model, so that mmengine's test loop
+(``tools/test.py CONFIG det.onnx``) evaluates the ``.onnx`` file with the
+config's data and metric, through the same seam as a PyTorch model: the
+config's ``model`` becomes ``dict(type='ExportedDetector', path=...)``."""
+from typing import Optional, Sequence
+
+from mmengine.model import BaseModel
+from mmengine.registry import MODELS
+
+from .errors import DeployError
+from .runtime import OnnxDetector
+
+
+@MODELS.register_module(name='ExportedDetector')
+class ExportedDetector(BaseModel):
+    """Test and val steps of an exported detector: each image as the test
+    pipeline leaves it goes through :class:`OnnxDetector`, and its data
+    sample gets the ``pred_instances`` mmdet's metrics read.
+
+    Args:
+        path (str): the ``.onnx`` file (tools/deployment/export_onnx.py).
+        classes (Sequence[str], optional): the test set's classes; the file's
+            must be the same (its labels index them, as COCO's categories do).
+        threads (int, optional): runtime threads. Default: the runtime's.
+    """
+
+    def __init__(self, path: str, classes: Optional[Sequence[str]] = None,
+                 threads: Optional[int] = None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.path = path
+        self.detector = OnnxDetector(path, threads)
+        if classes is not None:
+            self.check_classes(classes)
+
+    def check_classes(self, classes: Sequence[str]) -> None:
+        classes = list(classes)
+        if self.detector.classes != classes:
+            raise DeployError(
+                f'{self.path} was exported with {len(self.detector.classes)} classes '
+                f'{self.detector.classes[:5]}..., but the test set has {len(classes)} '
+                f'{classes[:5]}...')
+
+    def forward(self, inputs, data_samples=None, mode: str = 'predict'):
+        if mode != 'predict':
+            raise DeployError(f'an exported detector ({self.path}) only predicts; '
+                              f'mode {mode!r} needs the PyTorch model')
+        return [self.detector.predict(img.numpy(), s.metainfo) for img, s in
+                zip(inputs, data_samples)]
+
+    def test_step(self, data) -> list:
+        samples = data['data_samples']
+        for sample, pred in zip(samples, self.forward(data['inputs'], samples)):
+            sample.pred_instances = pred.pred_instances
+        return samples
+
+    val_step = test_step
+
+    def train_step(self, data, optim_wrapper):
+        raise DeployError(f'an exported detector ({self.path}) cannot train')

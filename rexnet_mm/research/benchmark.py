@@ -1,0 +1,111 @@
+"""Timing models side by side (tools/analysis/benchmark.py): backbones
+(ReXNet, timm, mmdet, torchvision) eager, fused, compiled, in bf16 or in
+onnxruntime (fp32, int8), and whole mmdet / mmseg models, in interleaved
+rounds after a warm-up (A B C, C B A, ...: machine noise hits all alike);
+the table gives median time per batch, images/s and the ratio to the first.
+The steps themselves are built in :mod:`rexnet_mm.research.steps`."""
+import statistics
+import time
+
+import torch
+
+from ..utils.errors import UserError
+from .steps import OrtStep, backbone_steps, build_backbone, config_steps, deploy_steps, sync
+
+MODES = ('eager', 'deploy', 'compile', 'bf16', 'compile-bf16', 'ort', 'ort-int8',
+         'deploy-functional')
+# deploy-functional: the fused model in eager mode with the forms a captured graph uses
+# (out-of-place SE scaling and partial residual), to compare with its in-place ones
+# `--preset deploy`: every inference path of ReXNet-1.0x and timm's rexnet_100
+DEPLOY_PRESET = [f'{m}@{mode}' for m in ('timm:rexnet_100', 'rexnet:1.0x')
+                 for mode in MODES[:-1]]
+
+
+def measure(named_steps, mode, warmup, rounds, device, log=print):
+    """Interleaved timing; returns {name: [seconds per step, ...]}."""
+    times = {n: [] for n, *_ in named_steps}
+    for name, model, eval_step, train_step in named_steps:
+        model.train(mode == 'train')
+        step = train_step if mode == 'train' else eval_step
+        for _ in range(warmup):
+            step()
+    for r in range(rounds):
+        # A B C, C B A, ...: no model always runs right after the same other one
+        order = named_steps if r % 2 == 0 else named_steps[::-1]
+        for name, model, eval_step, train_step in order:
+            model.train(mode == 'train')
+            step = train_step if mode == 'train' else eval_step
+            sync(device)
+            t = time.perf_counter()
+            step()
+            sync(device)
+            times[name].append(time.perf_counter() - t)
+        log(f'  {mode} round {r + 1}/{rounds}', end='\r', flush=True)
+    log(' ' * 40, end='\r')
+    return times
+
+
+def table(results, batch, title):
+    lines = [title, '| model | mode | median ms/batch | img/s | ratio vs first |',
+             '|---|---|---|---|---|']
+    for mode, times in results.items():
+        first = None
+        for name, ts in times.items():
+            med = statistics.median(ts)
+            first = first or med
+            lines.append(f'| {name} | {mode} | {med * 1e3:.1f} | {batch / med:.1f} | '
+                         f'{first / med:.2f}x |')
+    return '\n'.join(lines)
+
+
+def prepare_configs(configs, batch, h, w, device, modes):
+    """[(name, model, eval step, train step)] for ``--configs`` specs
+    (``CONFIG`` or ``CONFIG@ort``)."""
+    named = []
+    for c in configs:
+        base, _, mode = c.partition('@')
+        if mode not in ('', 'ort'):
+            raise UserError(f'config spec {c!r}: the mode after @ must be ort (the detector '
+                            f'exported to ONNX, in onnxruntime)')
+        if mode and (device.type != 'cpu' or list(modes) != ['eval']):
+            raise UserError(f'{c}: @ort times CPU inference: use --modes eval (and --device cpu)')
+        if mode:
+            print(f'[benchmark] exporting {base} to ONNX ...', flush=True)
+        model, ev, tr = config_steps(base, batch, h, w, device, mode == 'ort',
+                                     torch.get_num_threads())
+        named.append((base.split('/')[-1].replace('.py', '') + (f'@{mode}' if mode else ''),
+                      model, ev, tr))
+    return named
+
+
+def prepare_models(specs, batch, size, device, modes, amp=None, channels_last=False):
+    """[(name, model, eval step, train step)] for model specs
+    (``KIND:NAME`` or ``KIND:NAME@MODE``, see :data:`MODES`)."""
+    named = []
+    for spec in specs:
+        base, _, mode = spec.partition('@')
+        if mode and mode not in MODES:
+            raise UserError(f'model spec {spec!r}: the mode after @ must be one of '
+                            f'{", ".join(MODES)}')
+        model = build_backbone(base).to(device)
+        n = sum(q.numel() for q in model.parameters()) / 1e6
+        if not mode:
+            ev, tr = backbone_steps(model, batch, size, device, amp, channels_last)
+            named.append((f'{spec} ({n:.2f}M)', model, ev, tr))
+            continue
+        if device.type != 'cpu' or list(modes) != ['eval']:
+            raise UserError(f'{spec}: @modes time CPU inference: use --modes eval (and '
+                            f'--device cpu)')
+        print(f'[benchmark] preparing {spec} ...', flush=True)
+        model, ev = deploy_steps(spec, model, batch, size, torch.get_num_threads())
+        if mode.startswith('compile'):
+            ev()  # compiles (minutes); then warm-up as every model
+        named.append((f'{spec} ({n:.2f}M)', model, ev, None))
+    return named
+
+
+def ort_profiles(named) -> list:
+    """'name: onnxruntime kernel time by op type: ...' for each @ort model."""
+    return [f'{name}: onnxruntime kernel time by op type: '
+            + ', '.join(f'{op} {pct:.1f}%' for op, pct in step.profile())
+            for name, _, step, _ in named if isinstance(step, OrtStep)]

@@ -1,0 +1,198 @@
+"""The steps :mod:`rexnet_mm.research.benchmark` times: a backbone built
+from a ``KIND:NAME`` spec, run eager, fused, compiled, in bf16 or in
+onnxruntime (fp32, int8), and whole mmdet / mmseg models on dummy data."""
+import contextlib
+
+import torch
+
+from ..models.layers import fuse_model
+from ..utils.errors import UserError
+
+
+def build_backbone(spec):
+    kind, _, name = spec.partition(':')
+    if kind == 'rexnet':
+        from ..models import ReXNet
+        from ..runner.build import init_weights_quietly
+
+        # initialised as in training (timm inits in its constructor): untrained
+        # default-init activations can decay into denormals, which are slow
+        return init_weights_quietly(ReXNet(name, out_indices=(6, )))
+    if kind == 'timm':
+        import timm
+        return timm.create_model(name, pretrained=False, num_classes=0, global_pool='')
+    if kind == 'mmdet':
+        from mmdet.registry import MODELS
+        from mmdet.utils import register_all_modules
+        register_all_modules()
+        from ..runner.build import init_weights_quietly
+        return init_weights_quietly(MODELS.build(
+            dict(type=name, out_indices=(7, ) if name == 'MobileNetV2' else (3, ))))
+    if kind == 'torchvision':
+        import torchvision
+        m = getattr(torchvision.models, name)(weights=None)
+        return torch.nn.Sequential(*list(m.children())[:-2])
+    raise UserError(f'model spec must be rexnet:, timm:, mmdet: or torchvision:, '
+                    f'but got {spec!r}')
+
+
+class OrtStep:
+    """An onnxruntime session of a model (exported here), optionally
+    quantized to int8 (static, QDQ, per-channel, calibrated on random
+    input), timed on the same input as the PyTorch paths."""
+
+    def __init__(self, model, x, threads, int8=False, workdir=None, names=('input', )):
+        import os
+        import tempfile
+        import warnings
+
+        from ..deploy.backends.onnxruntime import session
+        self.tmp = tempfile.mkdtemp(prefix='rexnet_bench_', dir=workdir)
+        path = os.path.join(self.tmp, 'model.onnx')
+        inputs = tuple(t.contiguous() for t in (x if isinstance(x, tuple) else (x, )))
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # the tracer's notes on shape arithmetic
+            # a static graph of the timed batch (the legacy exporter: seconds,
+            # where the dynamo exporter takes minutes on an fx-fused model)
+            torch.onnx.export(model.eval(), inputs, path, dynamo=False,
+                              input_names=list(names), opset_version=18)
+        if int8:
+            from ..deploy.quantize import quantize_int8
+            path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'),
+                                 [torch.randn(x.shape).numpy() for _ in range(4)])
+        self.path, self.threads = path, threads
+        self.sess = session(path, threads)  # no spinning threads
+        self.feed = {n: t.numpy() for n, t in zip(names, inputs)}
+
+    def __call__(self):
+        self.sess.run(None, self.feed)
+
+    def profile(self, runs=6):
+        """Share of kernel time per ONNX op type (onnxruntime's profiler)."""
+        import collections
+        import json
+        import os
+
+        from ..deploy.backends.onnxruntime import session, session_options
+        options = session_options(self.threads, profile_prefix=os.path.join(self.tmp, 'profile'))
+        sess = session(self.path, options=options)
+        for _ in range(runs):
+            sess.run(None, self.feed)
+        with open(sess.end_profiling()) as f:
+            events = json.load(f)
+        by_op = collections.Counter()
+        for e in events:
+            if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time'):
+                by_op[e['args']['op_name']] += e['dur']
+        total = sum(by_op.values()) or 1
+        return [(op, 100 * t / total) for op, t in by_op.most_common(8)]
+
+
+def deploy_steps(spec, model, batch, size, threads):
+    """The inference step of ``model`` run as ``mode`` (see benchmark.MODES)."""
+    mode = spec.rpartition('@')[2] if '@' in spec else 'eager'
+    x = torch.randn(batch, 3, size, size)
+    if mode == 'eager':
+        model.eval()
+    else:
+        model.eval()
+        if not fuse_model(model):  # timm: torch.fx's conv-BN fusion, the best CPU layout
+            from torch.fx.experimental.optimization import fuse
+            model = fuse(model).to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+    if mode.startswith('ort'):
+        return model, OrtStep(model, x, threads, int8=mode == 'ort-int8')
+    if mode.startswith('compile'):
+        model = torch.compile(model)
+    amp = 'bf16' if mode.endswith('bf16') else None
+    functional = contextlib.nullcontext
+    if mode == 'deploy-functional':
+        from ..models.layers import functional_forms as functional
+
+    def eval_step():
+        with torch.no_grad(), autocast(torch.device('cpu'), amp), functional():
+            model(x)
+
+    return model, eval_step
+
+
+def sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def _sum_outputs(out):
+    if isinstance(out, torch.Tensor):
+        return out.float().mean()
+    return sum(o.float().mean() for o in out)
+
+
+def autocast(device, amp):
+    """Mixed precision for a step: None (fp32), 'bf16' or 'fp16'."""
+    if amp is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dict(bf16=torch.bfloat16, fp16=torch.float16)[amp])
+
+
+def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
+    x = torch.randn(batch, 3, size, size, device=device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def eval_step():
+        with torch.no_grad(), autocast(device, amp):
+            model(x)
+
+    def train_step():
+        with autocast(device, amp):
+            loss = _sum_outputs(model(x))
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    return eval_step, train_step
+
+
+def config_steps(config, batch, h, w, device, ort=False, threads=None):
+    """Inference and training steps of an mmdet detector or an mmseg
+    segmentor on dummy HxW images (with dummy boxes or label maps). With
+    ``ort``: the detector's inference as exported by
+    tools/deployment/export_onnx.py (rexnet_mm.deploy.detector: the whole
+    test path with NMS), in onnxruntime, on the same input."""
+    from ..runner.build import build_from_config, demo_det_batch, dummy_seg_samples
+    model, scope = build_from_config(config)
+    model = model.to(device)
+    if ort:
+        from ..deploy.detector import DetectorExport
+        if scope != 'mmdet' or batch != 1:
+            raise UserError(f'{config}@ort: the ONNX path times mmdet detectors at '
+                            f'--batch 1')
+        model.eval()
+        x = demo_det_batch(model, 1, h, w, training=False)['inputs']
+        net = DetectorExport(model).eval()
+        step = OrtStep(net, (x, torch.tensor([float(h), float(w)])), threads,
+                       names=('img', 'img_shape'))
+        return model, step, None
+    if scope == 'mmdet':
+        data = demo_det_batch(model, batch, h, w, num_gt=6)
+        x, samples = data['inputs'], data['data_samples']
+    elif scope == 'mmseg':
+        samples = dummy_seg_samples(batch, h, w, model.decode_head.num_classes,
+                                    device=device)
+        x = torch.randn(batch, 3, h, w, device=device)
+    else:
+        raise UserError(f'--configs takes mmdet and mmseg configs, but {config} is '
+                        f'an {scope} config')
+
+    def eval_step():
+        with torch.no_grad():
+            model.predict(x, samples)
+
+    def train_step():
+        losses = model.loss(x, samples)
+        total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)
+                    for k, v in losses.items() if 'loss' in k)
+        total.backward()
+        model.zero_grad(set_to_none=True)
+
+    return model, eval_step, train_step
