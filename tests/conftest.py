@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers.tool import ROOT  # noqa: E402
 
 
 def pytest_configure(config):
@@ -30,6 +30,25 @@ def tiny_coco(tmp_path_factory):
     run_tool([sys.executable, osp.join(ROOT, 'tools/misc/make_demo_coco.py'), str(d / 'coco'),
               '--train', '8', '--val', '4'], cwd=d)
     return d
+
+
+@pytest.fixture(scope='session')
+def ckpt_09x(tmp_path_factory):
+    """A demo Faster R-CNN checkpoint with a ReXNet-0.9x backbone (random
+    weights, the widths switched by the same code as --arch)."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    from rexnet_mm.runner.config import apply_arch
+    from helpers.tool import DEMO_DETECTORS
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(ROOT, DEMO_DETECTORS['faster']))
+    apply_arch(cfg, '0.9x')
+    path = tmp_path_factory.mktemp('ckpt') / 'faster_rcnn_rexnet-0.9x_demo.pth'
+    import torch
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, path)
+    return str(path)
 
 
 @pytest.fixture(scope='session')

@@ -11,8 +11,8 @@ over each image into --out-dir.
         work_dirs/demo_seg/iter_600.pth \\
         img.png --out-dir vis/
 Classification: prints the top-k labels and scores. An exported classifier or
-detector (tools/deployment/export_onnx.py) runs in onnxruntime in place of
-CONFIG + CKPT.
+detector (tools/deployment/export_onnx.py) runs in onnxruntime (or OpenVINO:
+--backend openvino) in place of CONFIG + CKPT.
     python tools/infer.py configs/classification/rexnet-1.0x_4xb128_in1k.py \\
         checkpoints/rexnet_1.0x.pth img.jpg
     python tools/infer.py rexnet_1.0x.onnx img.jpg
@@ -24,6 +24,7 @@ import os.path as osp
 import sys
 
 import rexnet_mm  # noqa: F401
+from rexnet_mm.deploy.backends import BACKENDS
 from rexnet_mm.runner.checks import check_checkpoint_fits
 from rexnet_mm.runner.cli import add_precision_arg
 from rexnet_mm.runner.config import load_config
@@ -145,6 +146,8 @@ def main(argv=None):
     p.add_argument('--topk', type=int, default=5)
     p.add_argument('--device', default='cpu')
     add_precision_arg(p)
+    p.add_argument('--backend', choices=BACKENDS,
+                   help='the runtime that runs an .onnx file (default onnxruntime)')
     args = p.parse_args(argv)
     if args.max_pixels < 1:
         p.error(f'--max-pixels must be >= 1, but got {args.max_pixels}')
@@ -166,12 +169,16 @@ def main(argv=None):
             p.error('--precision applies to PyTorch models; an .onnx file runs as exported '
                     '(int8: tools/deployment/quantize_onnx.py)')
         from rexnet_mm.deploy import load_exported
-        exported = load_exported(args.model, max_pixels=args.max_pixels)
+        exported = load_exported(args.model, backend=args.backend or 'onnxruntime',
+                                 max_pixels=args.max_pixels)
         if exported.kind == 'detector':
             detect_onnx(exported, images, drawing_paths(args, images, inputs), args.score_thr)
         else:
             classify_onnx(exported, images, args.topk)
         return 0
+    if args.backend:
+        p.error(f'--backend runs .onnx files; {args.model} runs in PyTorch (export it with '
+                f'tools/deployment/export_onnx.py)')
     cfg = load_config(args.model)
     drawing = cfg.default_scope in ('mmdet', 'mmseg')
     outs = drawing_paths(args, images, inputs) if drawing else None

@@ -4,8 +4,10 @@
     python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--show-dir vis] [--precision bf16]
 
 A detector exported by tools/deployment/export_onnx.py (.onnx) evaluates in
-onnxruntime in place of the checkpoint, with the config's data and metric:
-    python tools/test.py configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py det.onnx
+onnxruntime (or OpenVINO) in place of the checkpoint, with the config's data
+and metric:
+    python tools/test.py configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py det.onnx \
+        [--backend openvino]
 """
 import argparse
 import os.path as osp
@@ -13,6 +15,7 @@ import os.path as osp
 import torch
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
+from rexnet_mm.deploy.backends import add_backend_arg
 from rexnet_mm.runner.checks import check_checkpoint_fits
 from rexnet_mm.runner.cli import add_precision_arg, parse_common_args
 from rexnet_mm.runner.config import build_runner, load_config
@@ -33,6 +36,7 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='draw predictions of every image into this dir '
                         '(relative to the run\'s timestamped work dir)')
     add_precision_arg(parser)
+    add_backend_arg(parser, 'an exported detector')
     args = parse_common_args(parser, argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, but got {args.out}')
@@ -73,7 +77,7 @@ def main(argv=None):
 
     if onnx:
         import rexnet_mm.deploy.evaluation  # noqa: F401  registers ExportedDetector
-        cfg.model = dict(type='ExportedDetector', path=args.checkpoint)
+        cfg.model = dict(type='ExportedDetector', path=args.checkpoint, backend=args.backend)
     runner = build_runner(cfg)
     if onnx:
         runner.model.check_classes(runner.test_dataloader.dataset.metainfo.get('classes') or [])

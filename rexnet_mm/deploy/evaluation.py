@@ -22,13 +22,14 @@ class ExportedDetector(BaseModel):
         classes (Sequence[str], optional): the test set's classes; the file's
             must be the same (its labels index them, as COCO's categories do).
         threads (int, optional): runtime threads. Default: the runtime's.
+        backend (str): 'onnxruntime' or 'openvino'. Default: 'onnxruntime'.
     """
 
     def __init__(self, path: str, classes: Optional[Sequence[str]] = None,
-                 threads: Optional[int] = None, init_cfg=None):
+                 threads: Optional[int] = None, backend: str = 'onnxruntime', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.path = path
-        self.detector = OnnxDetector(path, threads)
+        self.detector = OnnxDetector(path, threads, backend=backend)
         if classes is not None:
             self.check_classes(classes)
 

@@ -197,6 +197,7 @@ def export_onnx(config: str, checkpoint: str, opts: ExportOptions) -> str:
     from .loading import load_for_inference
     require('onnx', 'onnxruntime')
     import onnx
+
     from ..runner.config import load_config
     cfg = load_config(config, opts.cfg_options)
     if cfg.default_scope not in ('mmpretrain', 'mmdet') and not opts.backbone:

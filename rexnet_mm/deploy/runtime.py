@@ -1,4 +1,5 @@
-"""onnxruntime runtime for models written by tools/deployment/export_onnx.py.
+"""The runtime for models written by tools/deployment/export_onnx.py, in
+onnxruntime or OpenVINO (:mod:`.backends`).
 
 The exporter stores what inference needs beside the graph, as JSON in the
 ONNX file's metadata (key ``rexnet_mm``): the model kind, the outputs, the
@@ -13,25 +14,32 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..utils.images import MAX_PIXELS, check_image
-from .backends.onnxruntime import session
+from .backends import open_engine, require
 from .errors import DeployError, MetadataError
 from .metadata import MAX_SIDE, META_KEY, parse_meta
 from .pipeline import build_pipeline
 
 
-def read_meta(sess, path: str = 'the model') -> dict:
-    """The file's validated metadata (see :mod:`.metadata`)."""
-    props = sess.get_modelmeta().custom_metadata_map
+def read_meta(path: str) -> dict:
+    """The validated metadata of the file at ``path`` (see :mod:`.metadata`),
+    read with onnx's protobuf parser, whichever runtime runs the graph."""
+    require('onnx')
+    import onnx
+    try:
+        props = {p.key: p.value
+                 for p in onnx.load(path, load_external_data=False).metadata_props}
+    except Exception as e:  # not an ONNX file
+        raise DeployError(f'{path} is not an ONNX file ({type(e).__name__})') from None
     if META_KEY not in props:
         raise MetadataError(f'{path} has no {META_KEY!r} metadata: it was not written by '
                             f'tools/deployment/export_onnx.py, so its preprocessing is unknown')
     return parse_meta(props[META_KEY], path)
 
 
-def _check_input_shapes(sess, path):
+def _check_input_shapes(engine, path):
     """Static sizes of the graph's inputs must be sane: they size the
     buffers this runtime allocates."""
-    for i in sess.get_inputs():
+    for i in engine.inputs:
         for axis, d in enumerate(i.shape):
             if isinstance(d, int) and not 1 <= d <= (1024 if axis == 0 else MAX_SIDE):
                 raise MetadataError(f'{path}: input {i.name!r} has static shape {i.shape}; '
@@ -39,16 +47,17 @@ def _check_input_shapes(sess, path):
 
 
 class ExportedModel:
-    """A file export_onnx.py wrote, in one onnxruntime session: ``session``,
+    """A file export_onnx.py wrote, compiled by one runtime: ``engine`` (a
+    :class:`~.backends.Engine` of ``backend``: 'onnxruntime' or 'openvino'),
     ``meta`` (its metadata), ``classes``. A subclass takes files of its
     ``kind`` and stops with one line naming the kind otherwise."""
     kind = ''
 
     def __init__(self, path: str, threads: Optional[int] = None, *,
-                 max_pixels: int = MAX_PIXELS, _opened=None):
+                 backend: str = 'onnxruntime', max_pixels: int = MAX_PIXELS, _opened=None):
         self.path = path
         self.max_pixels = max_pixels
-        self.session, self.meta = _opened or _open(path, threads)
+        self.engine, self.meta = _opened or _open(path, threads, backend)
         if self.meta['kind'] != self.kind:
             raise DeployError(f'{path} is an exported {self.meta["kind"]}, not a {self.kind}')
         self.classes: List[str] = list(self.meta['classes'])
@@ -86,22 +95,24 @@ class ExportedModel:
         return results[0] if single else results
 
 
-def _open(path, threads):
-    sess = session(path, threads)
-    _check_input_shapes(sess, path)
-    return sess, read_meta(sess, path)
+def _open(path, threads, backend):
+    meta = read_meta(path)  # refused before a runtime compiles anything
+    engine = open_engine(path, backend, threads)
+    _check_input_shapes(engine, path)
+    return engine, meta
 
 
-def load_exported(path: str, threads: Optional[int] = None,
+def load_exported(path: str, threads: Optional[int] = None, backend: str = 'onnxruntime',
                   max_pixels: int = MAX_PIXELS) -> ExportedModel:
     """The runtime for the kind of model ``path`` holds: an
-    :class:`OnnxClassifier` or an :class:`OnnxDetector`."""
-    sess, meta = _open(path, threads)
+    :class:`OnnxClassifier` or an :class:`OnnxDetector`, in ``backend``."""
+    sess, meta = _open(path, threads, backend)
     runtimes = {cls.kind: cls for cls in (OnnxClassifier, OnnxDetector)}
     if meta['kind'] not in runtimes:
         raise DeployError(f'{path} is an exported {meta["kind"]}; the runtime takes '
                           f'{" and ".join(runtimes)} files')
-    return runtimes[meta['kind']](path, max_pixels=max_pixels, _opened=(sess, meta))
+    return runtimes[meta['kind']](path, max_pixels=max_pixels, backend=backend,
+                                  _opened=(sess, meta))
 
 
 def graph_input(data: dict, norm: dict, in_graph: bool) -> np.ndarray:
@@ -127,10 +138,10 @@ def normalise(img: np.ndarray, norm: dict) -> np.ndarray:
 
 
 class OnnxClassifier(ExportedModel):
-    """An exported mmpretrain classifier in onnxruntime, with its config's
-    test pipeline (resize, crop) and normalisation.
+    """An exported mmpretrain classifier in onnxruntime or OpenVINO, with its
+    config's test pipeline (resize, crop) and normalisation.
 
-        clf = OnnxClassifier('rexnet.onnx')
+        clf = OnnxClassifier('rexnet.onnx')  # backend='openvino' for OpenVINO
         clf('a.jpg')            # {'pred_label', 'pred_score', 'pred_class', 'pred_scores'}
         clf(['a.jpg', 'b.jpg'])  # a list of those
     """
@@ -138,7 +149,7 @@ class OnnxClassifier(ExportedModel):
 
     def __init__(self, path: str, threads: Optional[int] = None, **kw):
         super().__init__(path, threads, **kw)
-        self.input = self.session.get_inputs()[0]
+        self.input = self.engine.input
 
     def preprocess(self, image) -> np.ndarray:
         """One image (a path or an HxWx3 array in BGR) -> the graph's input
@@ -148,7 +159,7 @@ class OnnxClassifier(ExportedModel):
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The graph's raw output (logits, or scores if exported with
         --softmax) for a preprocessed batch."""
-        return self.session.run(None, {self.input.name: batch})[0]
+        return self.engine.run({self.input.name: batch})[0]
 
     def predict_all(self, images: Sequence) -> List[Dict]:
         """Images (paths or HxWx3 BGR arrays) -> one result dict each."""
@@ -178,7 +189,7 @@ class OnnxClassifier(ExportedModel):
 
 class OnnxDetector(ExportedModel):
     """An exported mmdet detector (SSD/SSDLite, Faster R-CNN, Mask R-CNN) in
-    onnxruntime, returning mmdet ``DetDataSample``s, so mmdet's metrics and
+    onnxruntime or OpenVINO, returning mmdet ``DetDataSample``s, so mmdet's metrics and
     visualiser take them. The graph holds the test path up to NMS (see
     :mod:`rexnet_mm.deploy.detector`); here: the config's test pipeline
     (resize), normalisation unless the graph does it, padding, and after the
@@ -194,8 +205,8 @@ class OnnxDetector(ExportedModel):
 
     def __init__(self, path: str, threads: Optional[int] = None, **kw):
         super().__init__(path, threads, **kw)
-        self.inputs = {i.name: i for i in self.session.get_inputs()}
-        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.inputs = {i.name: i for i in self.engine.inputs}
+        self.output_names = self.engine.output_names
 
     def graph_input(self, img) -> np.ndarray:
         """A resized 3xhxw BGR uint8 image -> the graph's padded float input
@@ -229,7 +240,7 @@ class OnnxDetector(ExportedModel):
         h, w = metainfo['img_shape'][:2]
         feed = {'img': self.graph_input(img),
                 'img_shape': np.asarray([h, w], np.float32)}
-        out = dict(zip(self.output_names, self.session.run(None, feed)))
+        out = dict(zip(self.output_names, self.engine.run(feed)))
         keep = out['labels'][0] >= 0
         labels = out['labels'][0][keep]
         if labels.size and labels.max() >= len(self.classes):

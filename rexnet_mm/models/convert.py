@@ -136,7 +136,7 @@ def unwrap_state_dict(ckpt, tensors_only: bool = True) -> dict:
 def expected_shapes(arch, num_classes: int) -> Dict[str, Tuple[int, ...]]:
     """Shapes of rexnet_mm's tensors for ``arch`` (backbone and the released
     classifier), from the schedule: the same widths the modules are built
-    with (tests/test_converter.py checks them against built models)."""
+    with (tests/test_models/test_converter.py checks them against built models)."""
     sched = build_schedule(arch)
     shapes = {}
 

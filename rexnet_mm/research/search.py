@@ -4,7 +4,7 @@ Block widths follow c_i = a * f(i) + b over the block index i, with f linear
 or piecewise linear; candidates are kept when their parameters and FLOPs
 (multiply-adds at a given input size) fit the budgets. Counting is analytic,
 from the channel schedule (:mod:`rexnet_mm.models.channels`), so thousands of
-candidates are checked in seconds; ``tests/test_analysis.py`` pins the counts
+candidates are checked in seconds; ``tests/test_tools/test_analysis.py`` pins the counts
 to the released models' exact parameter numbers.
 """
 import functools

@@ -67,6 +67,19 @@ def demo_det_options(data_root, iters, extra=(), kind='faster'):
             'randomness.seed=0', 'default_hooks.logger.interval=1', *extra]
 
 
+def det_opts(tiny_coco, iters=2, extra=()):
+    """--cfg-options for the demo Faster R-CNN on the session's tiny COCO set."""
+    return ['--cfg-options', *demo_det_options(tiny_coco / 'coco', iters, extra)]
+
+
+def refused(main, *args):
+    """The message a tool's main() stops with (in this process)."""
+    import pytest
+    with pytest.raises(SystemExit) as err:
+        main([str(a) for a in args])
+    return str(err.value)
+
+
 def load_tool(relpath):
     """A tool script (tools/...) as a module, to call its ``main(argv)`` in this
     process: for its argument checks, which end in ``SystemExit(message)``."""

@@ -1,25 +1,27 @@
 #!/usr/bin/env python
 """What lower precision costs a classifier: top-1 agreement and logit
 differences of bf16 (the fused model with --precision bf16 of tools/test.py
-and tools/infer.py: backbone and neck under autocast) and of an int8 ONNX
-file (tools/deployment/quantize_onnx.py) against the fp32 model, image by
-image.
+and tools/infer.py: backbone and neck under autocast), of the fp32 ONNX file
+and of an int8 one (tools/deployment/quantize_onnx.py), in onnxruntime or
+OpenVINO, against the fp32 PyTorch model, image by image.
 
     python tools/analysis/precision_agreement.py CONFIG CKPT --images data/demo_cls/val \\
-        grace_hopper.jpg [--int8 rexnet-int8.onnx] [--num 200]
+        grace_hopper.jpg [--onnx rexnet.onnx] [--int8 rexnet-int8.onnx] \\
+        [--backend openvino] [--num 200]
 
 The relative logit difference of an image is max|a - b| / max|a| over its
-logits (a: fp32); the table gives its median and maximum over the images.
+logits (a: fp32, rexnet_mm.deploy.accuracy); the table gives its median and
+maximum over the images.
 """
 import argparse
 import copy
-import statistics
 import sys
 
-import numpy as np
 import torch
 
 import rexnet_mm  # noqa: F401
+from rexnet_mm.deploy.accuracy import agreement, table_row
+from rexnet_mm.deploy.backends import add_backend_arg
 from rexnet_mm.deploy.loading import load_for_inference
 from rexnet_mm.models.layers import fuse_model
 from rexnet_mm.runner.precision import apply_precision
@@ -42,28 +44,32 @@ def main(argv=None):
     p.add_argument('checkpoint')
     p.add_argument('--images', nargs='+', required=True, help='image files or folders')
     p.add_argument('--num', type=int, default=200, help='at most this many images')
+    p.add_argument('--onnx', help='the fp32 ONNX file of the same model')
     p.add_argument('--int8', help='an int8 ONNX file of the same model')
+    add_backend_arg(p, '--onnx and --int8')
     args = p.parse_args(argv)
     check_input_file(args.checkpoint, 'checkpoint')
-    if args.int8:
-        check_input_file(args.int8, '--int8')
+    for opt in ('onnx', 'int8'):
+        if getattr(args, opt):
+            check_input_file(getattr(args, opt), f'--{opt}')
     images = list_images(args.images, args.num, what='--images')
     for img in images:
         check_image(img, '--images image')
     cfg, model = load_for_inference(args.config, args.checkpoint, scopes=('mmpretrain', ))
     # fused, in bf16 as tools/test.py and tools/infer.py run it (backbone and neck autocast)
     fused = apply_precision(_fused(copy.deepcopy(model)), 'bf16')
-    int8 = None
-    if args.int8:
-        from rexnet_mm.deploy import OnnxClassifier
-        int8 = OnnxClassifier(args.int8)
-        if int8.meta['softmax']:
-            raise SystemExit(f'error: {args.int8} outputs scores (--softmax); export the logits')
+    files = {}
+    for name, path in (('onnx', args.onnx), ('int8', args.int8)):
+        if path:
+            from rexnet_mm.deploy import OnnxClassifier
+            files[name] = OnnxClassifier(path, backend=args.backend)
+            if files[name].meta['softmax']:
+                raise SystemExit(f'error: {path} outputs scores (--softmax); export the logits')
     from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
     init_default_scope('mmpretrain')
     pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
-    logits = {'fp32': [], 'bf16': [], 'int8': []}
+    logits = {'fp32': [], 'bf16': [], 'onnx': [], 'int8': []}
     for i, path in enumerate(images):
         data = model.data_preprocessor(
             {'inputs': [pipeline(dict(img_path=path))['inputs']], 'data_samples': None}, False)
@@ -71,21 +77,19 @@ def main(argv=None):
         with torch.no_grad():
             logits['fp32'].append(model(x, mode='tensor')[0].numpy())
             logits['bf16'].append(fused(x, mode='tensor')[0].numpy())
-        if int8 is not None:
-            logits['int8'].append(int8.run(int8.preprocess(path)[None])[0])
+        for name, clf in files.items():
+            logits[name].append(clf.run(clf.preprocess(path)[None])[0])
         if (i + 1) % 25 == 0 or i + 1 == len(images):
             print(f'[agreement] {i + 1}/{len(images)} images', flush=True)
     ref = logits['fp32']
     print(f'\n{len(images)} images ({" ".join(args.images)}); reference: fp32, unfused')
     print('| precision | top-1 agreement | median rel. logit diff | max rel. logit diff |')
     print('|---|---|---|---|')
-    for name in ('bf16', 'int8'):
-        if not logits[name]:
-            continue
-        agree = np.mean([a.argmax() == b.argmax() for a, b in zip(ref, logits[name])])
-        rel = [float(np.abs(a - b).max() / np.abs(a).max()) for a, b in zip(ref, logits[name])]
-        print(f'| {name} | {100 * agree:.1f}% | {100 * statistics.median(rel):.2f}% | '
-              f'{100 * max(rel):.2f}% |')
+    names = {'bf16': 'bf16 (PyTorch)', 'onnx': f'fp32 .onnx ({args.backend})',
+             'int8': f'int8 .onnx ({args.backend})'}
+    for name, label in names.items():
+        if logits[name]:
+            print(table_row(label, agreement(ref, logits[name])))
     return 0
 
 

@@ -3,7 +3,7 @@ options set in this one place (threads, no spinning, profiling)."""
 from typing import Optional
 
 from ..errors import DeployError
-from . import require
+from . import Engine, IOSpec, require, static_dims
 
 
 def session_options(threads: Optional[int] = None, spinning: bool = False,
@@ -38,3 +38,23 @@ def session(path: str, threads: Optional[int] = None, spinning: bool = False, op
         first = (str(e).strip().splitlines() or [''])[0][:300]
         raise DeployError(f'onnxruntime cannot load {path} ({type(e).__name__}: '
                           f'{first})') from None
+
+
+class OrtEngine(Engine):
+    """A file in an onnxruntime CPU session (see :func:`session_options`)."""
+    name = 'onnxruntime'
+
+    def __init__(self, path: str, threads: Optional[int] = None, spinning: bool = False,
+                 options=None):
+        self.session = session(path, threads, spinning, options)
+        self.inputs = [IOSpec(i.name, static_dims(i.shape)) for i in self.session.get_inputs()]
+        self.outputs = [IOSpec(o.name, static_dims(o.shape))
+                        for o in self.session.get_outputs()]
+
+    def run(self, feeds):
+        return self.session.run(None, feeds)
+
+    @staticmethod
+    def version() -> str:
+        import onnxruntime
+        return onnxruntime.__version__

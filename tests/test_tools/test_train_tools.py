@@ -7,9 +7,9 @@ import pickle
 import subprocess
 import sys
 
+from helpers.tool import ROOT  # noqa: E402
 from helpers.tool import demo_det_options, run_tool
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CFG = osp.join(ROOT, 'configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py')
 
 

@@ -4,28 +4,30 @@ the 11 official variants (official layout) and the 10 timm implements
 (rexnet_100 ... 300 and the rounded rexnetr_100 ... 300).
 
 Randomly initialised models in the official layout (the test oracle in
-tests/official_rexnet.py, with non-trivial BN statistics) and in timm's are
+tests/oracles/official_rexnet.py, with non-trivial BN statistics) and in timm's are
 converted, loaded, and compared in eval mode at 224x224: the 7 feature taps
 of the backbone, and for the official ones the logits of the ImageNet
 config's classifier.
 
-    python tests/exactness_report.py
+    python tests/oracles/exactness_report.py
 
-It lives beside the oracles it reports on (tests/official_rexnet.py and
-tests/timm_rexnet.py), which
-is test code, not a tool: nothing under tools/ imports from tests/.
+It lives beside the oracles it reports on (official_rexnet.py and
+timm_rexnet.py), which are test code, not tools: nothing under tools/
+imports from tests/.
 """
 import os.path as osp
+import sys
 
 import torch
-from timm_rexnet import TIMM_NAMES, timm_taps
 
-from rexnet_mm.models import ReXNet, released_archs
-from rexnet_mm.models.convert import convert_rexnet
-from rexnet_mm.runner.build import build_from_config
-from official_rexnet import official_model, randomize_bn  # this file's directory
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tests/: oracles, helpers
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from rexnet_mm.models import ReXNet, released_archs  # noqa: E402
+from rexnet_mm.models.convert import convert_rexnet  # noqa: E402
+from rexnet_mm.runner.build import build_from_config  # noqa: E402
+from helpers.tool import ROOT  # noqa: E402
+from oracles.official_rexnet import official_model, randomize_bn  # noqa: E402
+from oracles.timm_rexnet import TIMM_NAMES, timm_taps  # noqa: E402
 
 
 def rel(a, b):

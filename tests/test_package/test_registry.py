@@ -1,13 +1,12 @@
 """type='ReXNet' resolves in each toolkit's registry, and rexnet_mm imports
 without any toolkit installed."""
 import os
-import os.path as osp
 import subprocess
 import sys
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers.tool import ROOT  # noqa: E402
 
 
 @pytest.mark.parametrize('toolkit', ['mmdet', 'mmpretrain', 'mmseg'])

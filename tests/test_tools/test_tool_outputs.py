@@ -19,7 +19,7 @@ pytest.importorskip('onnxruntime')
 from rexnet_mm.utils.errors import UserError  # noqa: E402
 from helpers.onnx_files import classifier_meta, detector_meta, tiny_onnx  # noqa: E402
 from helpers.tool import DEMO_DETECTORS, ROOT, assert_clean_error, run_main  # noqa: E402
-from official_rexnet import official_model  # noqa: E402
+from oracles.official_rexnet import official_model  # noqa: E402
 
 IMAGE = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
                  'sample_data', 'grace_hopper.jpg')

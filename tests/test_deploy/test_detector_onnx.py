@@ -10,9 +10,9 @@ import torch
 pytest.importorskip('mmdet')
 pytest.importorskip('onnxruntime')
 
+from helpers.tool import ROOT  # noqa: E402
 from helpers.tool import DEMO_DETECTORS, run_main  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PHOTO = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
                  'sample_data', 'grace_hopper.jpg')
 EXPORT = 'tools/deployment/export_onnx.py'

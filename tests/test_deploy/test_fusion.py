@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rexnet_mm.models import ARCH_SETTINGS, ReXNet
-from official_rexnet import randomize_bn
+from oracles.official_rexnet import randomize_bn
 
 ALL = tuple(range(7))
 

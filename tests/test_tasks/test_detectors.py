@@ -7,7 +7,8 @@ import os.path as osp
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers.tool import ROOT  # noqa: E402
+
 pytest.importorskip('mmdet')
 
 from mmengine.config import Config  # noqa: E402

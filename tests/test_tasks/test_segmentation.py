@@ -13,9 +13,9 @@ pytest.importorskip('mmseg')
 from mmengine.config import Config  # noqa: E402
 
 from rexnet_mm.runner.build import build_from_config, dummy_seg_samples  # noqa: E402
+from helpers.tool import ROOT  # noqa: E402
 from helpers.tool import load_tool, repo_configs, run_tool  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEG_CONFIGS = repo_configs('mmseg')
 DEMO = osp.join(ROOT, 'configs', 'demo', 'fpn_rexnet-1.0x_demo-seg.py')
 # output strides of the taps each config is written for

@@ -13,7 +13,7 @@ import torch
 
 from rexnet_mm.models import ReXNet
 from helpers.tool import ROOT, load_tool
-from official_rexnet import randomize_bn
+from oracles.official_rexnet import randomize_bn
 
 pytest.importorskip('mmpretrain')
 IMAGE = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
@@ -178,7 +178,7 @@ def test_export_refusals(checkpoints, tmp_path, monkeypatch):
         tool.main([V1, checkpoints['v1'], '--out', str(tmp_path / 'x.onnx')])
     assert str(e.value) == ('error: onnxruntime is not installed; ONNX export and inference '
                             'need the deploy extra: pip install -e .[deploy]  (onnx, '
-                            'onnxruntime, onnxscript)')
+                            'onnxruntime, onnxscript, openvino)')
     assert not (tmp_path / 'x.onnx').exists()
 
 

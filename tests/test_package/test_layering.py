@@ -9,7 +9,9 @@ import os.path as osp
 
 import pytest
 
-PKG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'rexnet_mm')
+from helpers.tool import ROOT
+
+PKG = osp.join(ROOT, 'rexnet_mm')
 LAYER = {'version': 0, 'utils': 0, 'models': 1, 'registry': 1.5, 'mmdet_compat': 1.5,
          'runner': 2, 'deploy': 2, 'research': 2}
 TOP = 3  # rexnet_mm/__init__.py: what `import rexnet_mm` runs

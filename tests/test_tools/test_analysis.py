@@ -6,16 +6,15 @@ import sys
 
 import pytest
 import torch
-from timm_rexnet import TIMM_PARAMS, timm_model
 
 from rexnet_mm.models import ReXNet, build_schedule, released_archs
 from rexnet_mm.research import rank_study as rs
 from rexnet_mm.research.complexity import ReXNetClassifier, count_complexity
 from rexnet_mm.research.search import candidates, schedule_complexity
 from helpers.tool import run_tool
-from official_rexnet import OFFICIAL_PARAMS
+from oracles.official_rexnet import OFFICIAL_PARAMS
+from oracles.timm_rexnet import TIMM_PARAMS, timm_model
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # the reference table's GFLOPs (MAC at 224) of the V1 models
 PAPER_GFLOPS = {'0.9x': 0.35, '1.0x': 0.40, '1.3x': 0.66, '1.5x': 0.88, '2.0x': 1.5,
                 '2.2x': 1.8, '3.0x': 3.4}

@@ -8,7 +8,7 @@ import torch
 
 from rexnet_mm.models import ReXNet
 from helpers.tool import run_main
-from official_rexnet import official_model, randomize_bn
+from oracles.official_rexnet import official_model, randomize_bn
 
 
 def convert(src, dst, *extra):
@@ -118,8 +118,8 @@ def test_build_from_config_leaves_out_pretrained(tmp_path, as_list):
     from mmengine.config import Config
 
     from rexnet_mm.runner.build import build_from_config
-    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    cfg = Config.fromfile(osp.join(root, 'configs/classification/rexnet-1.0x_4xb128_in1k.py'))
+    from helpers.tool import ROOT
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/classification/rexnet-1.0x_4xb128_in1k.py'))
     pre = dict(type='Pretrained', checkpoint=str(tmp_path / 'missing.pth'), prefix='backbone.')
     kaiming = dict(type='Kaiming', layer='Conv2d')
     cfg.model.backbone.init_cfg = [kaiming, pre] if as_list else pre

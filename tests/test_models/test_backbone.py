@@ -1,16 +1,16 @@
 """ReXNet backbone: schedule, shapes, options and exactness against the
-official layout (tests/official_rexnet.py) and timm."""
+official layout (tests/oracles/official_rexnet.py) and timm."""
 import math
 
 import pytest
 import torch
 import torch.nn as nn
-from timm_rexnet import TIMM_NAMES, timm_model, timm_taps
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from rexnet_mm.models import ARCH_SETTINGS, ReXNet, build_schedule, released_archs
 from rexnet_mm.models.convert import convert_rexnet, key_map
-from official_rexnet import OFFICIAL_PARAMS, official_model, randomize_bn
+from oracles.official_rexnet import OFFICIAL_PARAMS, official_model, randomize_bn
+from oracles.timm_rexnet import TIMM_NAMES, timm_model, timm_taps
 
 ARCHS = list(ARCH_SETTINGS)
 OFFICIAL = released_archs('official')

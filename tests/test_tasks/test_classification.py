@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from timm_rexnet import timm_model
 
 from helpers.tool import run_tool
-from official_rexnet import official_model, randomize_bn
+from oracles.official_rexnet import official_model, randomize_bn
+from oracles.timm_rexnet import timm_model
 
 pytest.importorskip('mmpretrain')
 from mmengine.config import Config  # noqa: E402
@@ -23,8 +23,8 @@ from mmengine.config import Config  # noqa: E402
 from rexnet_mm.models import ARCH_SETTINGS  # noqa: E402
 from rexnet_mm.models.convert import convert_rexnet  # noqa: E402
 from rexnet_mm.runner.build import build_from_config  # noqa: E402
+from helpers.tool import ROOT  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 V1_CONFIG = osp.join(ROOT, 'configs', 'classification', 'rexnet-1.0x_4xb128_in1k.py')
 ARCHS = list(ARCH_SETTINGS)
 

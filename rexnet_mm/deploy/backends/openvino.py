@@ -1,0 +1,46 @@
+"""OpenVINO: an exported file read by OpenVINO's ONNX frontend (no
+conversion step, no second file) and compiled for the CPU, fp32 kept in
+fp32 (OpenVINO would otherwise run it in bf16 on CPUs that have it) and
+int8 (QDQ) files in int8."""
+from typing import Optional
+
+from ..errors import DeployError
+from . import Engine, IOSpec, static_dims
+
+
+def _dims(partial_shape) -> tuple:
+    return static_dims([d.get_length() if d.is_static else None for d in partial_shape])
+
+
+class OpenVINOEngine(Engine):
+    """A file compiled by OpenVINO for the CPU with ``threads`` threads and
+    the latency hint (one stream: the work of one call on every thread)."""
+    name = 'openvino'
+
+    def __init__(self, path: str, threads: Optional[int] = None, precision: str = 'f32'):
+        import openvino as ov
+        core = ov.Core()
+        config = {'INFERENCE_PRECISION_HINT': precision, 'PERFORMANCE_HINT': 'LATENCY'}
+        if threads:
+            config['INFERENCE_NUM_THREADS'] = int(threads)
+        try:
+            model = core.read_model(path)
+            self.compiled = core.compile_model(model, 'CPU', config)
+        except Exception as e:  # not an ONNX file, truncated, an op the frontend lacks
+            first = (str(e).strip().splitlines() or [''])[0][:300]
+            raise DeployError(f'openvino cannot load {path} ({type(e).__name__}: '
+                              f'{first})') from None
+        self.inputs = [IOSpec(p.get_any_name(), _dims(p.get_partial_shape()))
+                       for p in self.compiled.inputs]
+        self.outputs = [IOSpec(p.get_any_name(), _dims(p.get_partial_shape()))
+                        for p in self.compiled.outputs]
+        self.request = self.compiled.create_infer_request()
+
+    def run(self, feeds):
+        self.request.infer(feeds)
+        return [self.request.get_output_tensor(i).data.copy() for i in range(len(self.outputs))]
+
+    @staticmethod
+    def version() -> str:
+        import openvino
+        return openvino.__version__
