@@ -68,8 +68,8 @@ setup(
         'seg': ['mmsegmentation>=1.2.2,<1.3', 'ftfy', 'regex'],
         'all': ['mmdet>=3.3.0,<3.4', 'mmpretrain>=1.2.0,<1.3', 'pycocotools',
                 'mmsegmentation>=1.2.2,<1.3', 'ftfy', 'regex', 'matplotlib'],
-        # ONNX export (dynamo exporter: onnxscript) and onnxruntime inference
-        'deploy': ['onnx>=1.16', 'onnxruntime>=1.18', 'onnxscript>=0.3'],
+        # ONNX export (dynamo exporter: onnxscript); inference in onnxruntime or OpenVINO
+        'deploy': ['onnx>=1.16', 'onnxruntime>=1.18', 'onnxscript>=0.3', 'openvino>=2024.0'],
         'tests': ['pytest>=7', 'pytest-xdist>=3.2', 'timm>=0.9', 'matplotlib', 'tqdm'],
         'lint': ['flake8>=6', 'isort>=5', 'codespell>=2.2'],
     },

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up rexnet_mm's environment in <checkout>/.venv: torch, mmengine, mmcv
 # (built from the PyPI sdist WITH its compiled ops), mmdet, mmpretrain,
-# mmsegmentation, pycocotools, onnx + onnxruntime and rexnet_mm itself
+# mmsegmentation, pycocotools, onnx + onnxruntime + openvino and rexnet_mm itself
 # (editable). Idempotent: a second run with nothing changed returns at once.
 # Each step prints its duration; a failing step prints the tail of its log and
 # the log's path.
@@ -173,7 +173,7 @@ install_toolkits() {
 }
 install_package() { install -e "$ROOT[all,deploy,tests,lint]"; }
 check() {
-  "$VENV/bin/python" -c "import rexnet_mm, mmdet, mmpretrain, mmseg.utils, mmcv.ops, onnxruntime, torch; from mmcv.ops import nms, roi_align; print('torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmpretrain', mmpretrain.__version__, '| mmseg', mmseg.__version__, '| onnxruntime', onnxruntime.__version__)"
+  "$VENV/bin/python" -c "import rexnet_mm, mmdet, mmpretrain, mmseg.utils, mmcv.ops, onnxruntime, openvino, torch; from mmcv.ops import nms, roi_align; print('torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmpretrain', mmpretrain.__version__, '| mmseg', mmseg.__version__, '| onnxruntime', onnxruntime.__version__, '| openvino', openvino.__version__)"
 }
 
 echo "[setup] environment: $VENV (logs in $LOGDIR)"

@@ -1,8 +1,9 @@
 """Exporting a model to ONNX: a classifier, a backbone (one output per tap)
 or a whole detector, with the config's test pipeline, normalisation and
-class names in the file's metadata, checked in onnxruntime against PyTorch
-before the file appears. ``tools/deployment/export_onnx.py`` is its
-command line; :func:`export_onnx` is the API."""
+class names in the file's metadata, checked in onnxruntime (and OpenVINO,
+where installed) against PyTorch before the file appears.
+``tools/deployment/export_onnx.py`` is its command line; :func:`export_onnx`
+is the API."""
 import contextlib
 import io
 import json
@@ -46,6 +47,7 @@ class ExportOptions:
     score_thr: Optional[float] = None
     exporter: Optional[str] = None
     cfg_options: Optional[dict] = field(default=None)
+    backends: Optional[Tuple[str, ...]] = None  # checked in; default: every one installed
 
 
 class Exportable(nn.Module):
@@ -112,18 +114,20 @@ def export_graph(net, example, out: str, opts: ExportOptions, output_names) -> N
     program.save(out)
 
 
-def compare(net, sess, x, names) -> List[tuple]:
+def compare(net, engine, x, names) -> List[tuple]:
     """(output, max absolute difference, max relative difference to the
-    output's max magnitude) between PyTorch and an onnxruntime session."""
+    output's max magnitude) between PyTorch and a runtime's
+    :class:`~.backends.Engine`."""
     with torch.no_grad():
         ref = net(x)
     ref = [ref] if isinstance(ref, torch.Tensor) else list(ref)
-    got = sess.run(None, {'input': x.numpy()})
+    got = engine.run({'input': x.numpy()})
     rows = []
     for name, r, o in zip(names, ref, got):
         r = r.numpy()
         if r.shape != o.shape:
-            raise DeployError(f'output {name}: onnxruntime shape {o.shape} vs PyTorch {r.shape}')
+            raise DeployError(f'output {name}: {engine.name} shape {o.shape} vs PyTorch '
+                              f'{r.shape}')
         diff = float(np.abs(r - o).max())
         rows.append((name, diff, diff / max(float(np.abs(r).max()), 1e-12)))
     return rows
@@ -140,11 +144,11 @@ def image_input(opts: ExportOptions, path: str, meta: dict) -> torch.Tensor:
 
 def check_classifier(opts: ExportOptions, net, path: str, names, h: int, w: int,
                      meta: dict) -> float:
-    """onnxruntime against PyTorch on random input (another batch and an odd
-    size too when dynamic) and on ``opts.check``'s images; the worst
-    relative difference, or a DeployError above :data:`MAX_REL`."""
-    from .backends.onnxruntime import session
-    sess = session(path)
+    """Each runtime of ``opts.backends`` against PyTorch on random input
+    (another batch and an odd size too when dynamic) and on ``opts.check``'s
+    images; the worst relative difference, or a DeployError above
+    :data:`MAX_REL`."""
+    from .backends import open_engine
     cases = [('random', random_input(opts, h, w, opts.batch, 1))]
     if opts.dynamic:
         cases.append(('random, odd size', random_input(opts, h + 13, w - 7, opts.batch + 1, 2)))
@@ -160,17 +164,29 @@ def check_classifier(opts: ExportOptions, net, path: str, names, h: int, w: int,
         if not opts.dynamic:
             x = x.expand(opts.batch, *x.shape[1:]).contiguous()
         cases.append((img, x))
-    worst = 0.
-    for what, x in cases:
-        for name, diff, rel in compare(net, sess, x, names):
-            worst = max(worst, rel)
-            print(f'[check] {what} {tuple(x.shape)}: {name} max abs diff {diff:.3g}, '
-                  f'max rel diff {rel:.3g}', flush=True)
-    if worst > MAX_REL:
-        raise DeployError(f'onnxruntime differs from PyTorch by {worst:.3g} relative '
-                          f'(> {MAX_REL:g}); {opts.out} not written')
-    print(f'[check] onnxruntime equals PyTorch within {worst:.2g} relative (limit {MAX_REL:g})')
-    return worst
+    overall = 0.
+    for backend in check_backends(opts):
+        engine, worst = open_engine(path, backend), 0.
+        for what, x in cases:
+            for name, diff, rel in compare(net, engine, x, names):
+                worst = max(worst, rel)
+                print(f'[check] {backend} {what} {tuple(x.shape)}: {name} max abs diff '
+                      f'{diff:.3g}, max rel diff {rel:.3g}', flush=True)
+        if worst > MAX_REL:
+            raise DeployError(f'{backend} differs from PyTorch by {worst:.3g} relative '
+                              f'(> {MAX_REL:g}); {opts.out} not written')
+        print(f'[check] {backend} equals PyTorch within {worst:.2g} relative '
+              f'(limit {MAX_REL:g})')
+        overall = max(overall, worst)
+    return overall
+
+
+def check_backends(opts: ExportOptions) -> Tuple[str, ...]:
+    """The runtimes a check runs in: ``opts.backends``, or every installed one."""
+    from .backends import BACKENDS, available, check_backend
+    if opts.backends:
+        return tuple(check_backend(b, '--check-backends') for b in opts.backends)
+    return tuple(b for b in BACKENDS if available(b))
 
 
 def _classifier_or_backbone(opts: ExportOptions, model, pipeline, norm):

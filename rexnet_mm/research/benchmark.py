@@ -10,10 +10,12 @@ import time
 import torch
 
 from ..utils.errors import UserError
-from .steps import OrtStep, backbone_steps, build_backbone, config_steps, deploy_steps, sync
+from .steps import OnnxStep, backbone_steps, build_backbone, config_steps, deploy_steps, sync
 
-MODES = ('eager', 'deploy', 'compile', 'bf16', 'compile-bf16', 'ort', 'ort-int8',
-         'deploy-functional')
+MODES = ('eager', 'deploy', 'compile', 'bf16', 'compile-bf16', 'ort', 'ort-int8', 'ov',
+         'ov-int8', 'deploy-functional')
+# ort / ov: the fused model exported to ONNX, in onnxruntime / OpenVINO; -int8: quantized by
+# rexnet_mm.deploy.quantize's default recipe
 # deploy-functional: the fused model in eager mode with the forms a captured graph uses
 # (out-of-place SE scaling and partial residual), to compare with its in-place ones
 # `--preset deploy`: every inference path of ReXNet-1.0x and timm's rexnet_100
@@ -108,4 +110,5 @@ def ort_profiles(named) -> list:
     """'name: onnxruntime kernel time by op type: ...' for each @ort model."""
     return [f'{name}: onnxruntime kernel time by op type: '
             + ', '.join(f'{op} {pct:.1f}%' for op, pct in step.profile())
-            for name, _, step, _ in named if isinstance(step, OrtStep)]
+            for name, _, step, _ in named
+            if isinstance(step, OnnxStep) and step.engine.name == 'onnxruntime']

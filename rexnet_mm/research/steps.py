@@ -36,17 +36,19 @@ def build_backbone(spec):
                     f'but got {spec!r}')
 
 
-class OrtStep:
-    """An onnxruntime session of a model (exported here), optionally
-    quantized to int8 (static, QDQ, per-channel, calibrated on random
-    input), timed on the same input as the PyTorch paths."""
+class OnnxStep:
+    """A model exported here, run by a runtime (``backend``: 'onnxruntime' or
+    'openvino'), optionally quantized to int8 by the deploy library's recipe
+    (``quant``: its options; calibrated on random input), timed on the same
+    input as the PyTorch paths."""
 
-    def __init__(self, model, x, threads, int8=False, workdir=None, names=('input', )):
+    def __init__(self, model, x, threads, int8=False, workdir=None, names=('input', ),
+                 backend='onnxruntime', quant=None):
         import os
         import tempfile
         import warnings
 
-        from ..deploy.backends.onnxruntime import session
+        from ..deploy.backends import open_engine
         self.tmp = tempfile.mkdtemp(prefix='rexnet_bench_', dir=workdir)
         path = os.path.join(self.tmp, 'model.onnx')
         inputs = tuple(t.contiguous() for t in (x if isinstance(x, tuple) else (x, )))
@@ -58,17 +60,18 @@ class OrtStep:
                               input_names=list(names), opset_version=18)
         if int8:
             from ..deploy.quantize import quantize_int8
-            path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'),
-                                 [torch.randn(x.shape).numpy() for _ in range(4)])
+            calib = [{names[0]: torch.randn(inputs[0].shape).numpy()} for _ in range(4)]
+            path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'), calib, quant)
         self.path, self.threads = path, threads
-        self.sess = session(path, threads)  # no spinning threads
+        self.engine = open_engine(path, backend, threads)  # no spinning threads
         self.feed = {n: t.numpy() for n, t in zip(names, inputs)}
 
     def __call__(self):
-        self.sess.run(None, self.feed)
+        self.engine.run(self.feed)
 
     def profile(self, runs=6):
-        """Share of kernel time per ONNX op type (onnxruntime's profiler)."""
+        """Share of kernel time per ONNX op type (onnxruntime's profiler; the
+        same file in onnxruntime whichever backend times it)."""
         import collections
         import json
         import os
@@ -100,8 +103,9 @@ def deploy_steps(spec, model, batch, size, threads):
             from torch.fx.experimental.optimization import fuse
             model = fuse(model).to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
-    if mode.startswith('ort'):
-        return model, OrtStep(model, x, threads, int8=mode == 'ort-int8')
+    if mode.startswith(('ort', 'ov')):
+        backend = 'openvino' if mode.startswith('ov') else 'onnxruntime'
+        return model, OnnxStep(model, x, threads, int8=mode.endswith('int8'), backend=backend)
     if mode.startswith('compile'):
         model = torch.compile(model)
     amp = 'bf16' if mode.endswith('bf16') else None
@@ -170,8 +174,8 @@ def config_steps(config, batch, h, w, device, ort=False, threads=None):
         model.eval()
         x = demo_det_batch(model, 1, h, w, training=False)['inputs']
         net = DetectorExport(model).eval()
-        step = OrtStep(net, (x, torch.tensor([float(h), float(w)])), threads,
-                       names=('img', 'img_shape'))
+        step = OnnxStep(net, (x, torch.tensor([float(h), float(w)])), threads,
+                        names=('img', 'img_shape'))
         return model, step, None
     if scope == 'mmdet':
         data = demo_det_batch(model, batch, h, w, num_gt=6)

@@ -86,7 +86,9 @@ def test_classifier_export_matches_mmpretrain(name, checkpoints, exported, capsy
     from rexnet_mm.deploy import OnnxClassifier
     path, rc, log = exported[name]
     assert rc == 0 and osp.isfile(path), log
-    assert 'onnxruntime equals PyTorch within' in log and IMAGE in log
+    # the same file in both runtimes, within 1e-4 relative of PyTorch on the photo and random input
+    for backend in ('onnxruntime', 'openvino'):
+        assert f'{backend} equals PyTorch within' in log and f'{backend} {IMAGE}' in log, log
     cfg = V1 if name == 'v1' else LITE
     clf = OnnxClassifier(path)
     assert clf.meta['preprocess'] == (name == 'lite')
@@ -102,6 +104,12 @@ def test_classifier_export_matches_mmpretrain(name, checkpoints, exported, capsy
     load_tool('tools/infer.py').main([path, IMAGE, '--topk', '1'])
     printed = capsys.readouterr().out
     assert f'{ref["pred_class"]:>24s} {ref["pred_score"]:.4f}'[:30] in printed, printed
+    # OpenVINO through the same API: one image in, one result out
+    ov = OnnxClassifier(path, backend='openvino', threads=2)
+    assert ov.engine.name == 'openvino'
+    res = ov(IMAGE)
+    assert res['pred_label'] == ref['pred_label']
+    np.testing.assert_allclose(res['pred_scores'], ref['pred_scores'], rtol=1e-3, atol=1e-6)
 
 
 def test_runtime_follows_the_files_kind(exported):
@@ -145,6 +153,7 @@ def test_backbone_four_taps_dynamic_odd_size(checkpoints, tmp_path, capsys):
     names = [o.name for o in onnx.load(out).graph.output]
     assert names == ['tap1_stride4', 'tap2_stride8', 'tap4_stride16', 'tap5_stride32']
     assert 'random, odd size (2, 3, 110, 124)' in log
+    assert 'onnxruntime equals PyTorch' in log and 'openvino equals PyTorch' in log, log
     from rexnet_mm.deploy import session
     sess = session(out)
     got = sess.run(None, {'input': np.zeros((3, 3, 65, 77), np.float32)})
@@ -208,10 +217,12 @@ def test_benchmark_deploy_modes_run(capsys):
     a test's), its onnxruntime profile, and a mode it does not know."""
     bench = load_tool('tools/analysis/benchmark.py')
     bench.main(['--models', 'rexnet:1.0x@deploy', 'rexnet:1.0x@deploy-functional',
-                'rexnet:1.0x@ort', '--batch', '1', '--size', '64', '--rounds', '1',
-                '--warmup', '1', '--threads', '2', '--ort-profile'])
+                'rexnet:1.0x@ort', 'rexnet:1.0x@ov', 'rexnet:1.0x@ov-int8', '--batch', '1',
+                '--size', '64', '--rounds', '1', '--warmup', '1', '--threads', '2',
+                '--ort-profile'])
     out = capsys.readouterr().out
-    for spec in ('rexnet:1.0x@deploy ', 'rexnet:1.0x@deploy-functional', 'rexnet:1.0x@ort'):
+    for spec in ('rexnet:1.0x@deploy ', 'rexnet:1.0x@deploy-functional', 'rexnet:1.0x@ort',
+                 'rexnet:1.0x@ov ', 'rexnet:1.0x@ov-int8'):
         assert f'| {spec}' in out, out
     assert 'onnxruntime kernel time by op type: Conv' in out
     with pytest.raises(SystemExit, match='the mode after @ must be one of'):

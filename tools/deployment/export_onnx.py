@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Export a ReXNet classifier (mmpretrain config), detector (mmdet config) or
-backbone to ONNX, then check it in onnxruntime against PyTorch.
+backbone to ONNX, then check it in onnxruntime and OpenVINO against PyTorch.
 
     python tools/deployment/export_onnx.py configs/classification/rexnet-1.0x_4xb128_in1k.py CKPT \\
         --out rexnet.onnx --deploy --check [IMG ...]
@@ -35,6 +35,7 @@ import argparse
 import sys
 
 import rexnet_mm  # noqa: F401
+from rexnet_mm.deploy.backends import BACKENDS
 from rexnet_mm.deploy.export import MAX_REL, MIN_DYNAMIC, ExportOptions, export_onnx
 from rexnet_mm.deploy.metadata import MAX_DETS, MAX_SIDE
 from rexnet_mm.runner.cli import add_cfg_options_arg
@@ -65,8 +66,10 @@ def parse_args(argv=None):
                    help="put the config's normalisation (and BGR->RGB) into the graph: its "
                    'input is then a uint8 NHWC image')
     p.add_argument('--check', nargs='*', metavar='IMG',
-                   help='run the file in onnxruntime on random input (and on these images) '
+                   help='run the file in each runtime on random input (and on these images) '
                    f'and fail if it differs from PyTorch by more than {MAX_REL:g} relative')
+    p.add_argument('--check-backends', nargs='+', choices=BACKENDS,
+                   help='the runtimes --check runs the file in (default: every one installed)')
     p.add_argument('--max-dets', type=int,
                    help="detectors: rows N of the outputs (default: the config's max_per_img)")
     p.add_argument('--score-thr', type=float,
@@ -108,7 +111,7 @@ def main(argv=None):
         dynamic=args.dynamic, deploy=args.deploy, opset=args.opset, backbone=args.backbone,
         softmax=args.softmax, preprocess=args.preprocess, check=args.check,
         max_dets=args.max_dets, score_thr=args.score_thr, exporter=args.exporter,
-        cfg_options=args.cfg_options)
+        cfg_options=args.cfg_options, backends=args.check_backends)
     export_onnx(args.config, args.checkpoint, opts)
     print(f'[export] wrote {args.out}')
     return 0

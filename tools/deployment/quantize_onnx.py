@@ -1,65 +1,101 @@
 #!/usr/bin/env python
-"""int8 post-training quantization of an exported classifier with
-onnxruntime's static quantization (QDQ, per-channel int8 weights, uint8
-activations), calibrated on a folder of images through the model's own
-preprocessing.
+"""int8 post-training quantization of an exported classifier (onnxruntime's
+static quantization, QDQ: the same .onnx format, run by onnxruntime and
+OpenVINO), calibrated on images through the model's own preprocessing.
 
     python tools/deployment/quantize_onnx.py rexnet.onnx --calib data/demo_cls/train \\
-        --out rexnet-int8.onnx [--num 64]
+        --out rexnet-int8.onnx [--backend openvino] [--num 64] [--method minmax] \\
+        [--reduce-range auto] [--exclude Sigmoid Mul] [--report sqnr.md] [--max-error 0.02]
 
-Measure what it costs in accuracy with tools/analysis/precision_agreement.py
-(--int8 rexnet-int8.onnx) and in speed with tools/analysis/benchmark.py.
+--backend: the runtime the file is for; it picks the default --exclude (what
+runs fastest there at the same accuracy: docs/deploy.md) and, with
+--max-error, the runtime that measures the error. --reduce-range auto turns
+7-bit weights on where the CPU lacks VNNI / AMX-int8. --max-error E holds a
+quarter of the images out, and while their median relative logit error
+against the fp32 file exceeds E, returns the node that loses the most SQNR to
+float; if E cannot be met it exits 1 and writes nothing. The recipe is
+recorded in the file's metadata (key rexnet_mm_int8).
+
+Measure what it costs with tools/analysis/precision_agreement.py (--int8) and
+tools/analysis/benchmark.py (--preset deploy).
 """
 import argparse
 import os.path as osp
 import sys
 
+from rexnet_mm.deploy.backends import BACKENDS
+from rexnet_mm.deploy.quantize import METHODS, REDUCE_RANGE, QuantOptions
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file, check_output_file
 from rexnet_mm.utils.images import MAX_PIXELS, check_image, list_images
 
 
-@one_line_errors
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split('\n\n', 2)[2])
     p.add_argument('model', help='a classifier written by tools/deployment/export_onnx.py')
     p.add_argument('--calib', nargs='+', required=True, help='calibration images or folders '
                    '(searched recursively; links to folders are not followed)')
-    p.add_argument('--num', type=int, default=64, help='calibration images used (default 64)')
+    p.add_argument('--num', type=int, default=64, help='images used (default 64)')
     p.add_argument('--out', required=True, help='the int8 .onnx file to write')
     p.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+    p.add_argument('--backend', default='onnxruntime', choices=BACKENDS,
+                   help='the runtime the file is for (default onnxruntime)')
+    p.add_argument('--method', default='minmax', choices=METHODS,
+                   help='calibration (default minmax)')
+    p.add_argument('--reduce-range', default='auto', choices=REDUCE_RANGE,
+                   help='7-bit weights; auto: where the CPU lacks VNNI/AMX-int8')
+    p.add_argument('--exclude', nargs='*', metavar='OP_OR_NODE',
+                   help='op types or node names to keep in float (none: quantize all; '
+                   'default: the --backend\'s, see above)')
+    p.add_argument('--report', help='write the per-tensor SQNR table here (.md or .csv)')
+    p.add_argument('--max-error', type=float,
+                   help='median relative logit error allowed on held-out images (0-1)')
+    p.add_argument('--max-tries', type=int, default=20,
+                   help='--max-error: nodes tried in float at most (default 20)')
     p.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
                    help=f'refuse larger calibration images (default {MAX_PIXELS})')
     args = p.parse_args(argv)
     if args.num < 1:
         p.error(f'--num must be >= 1, but got {args.num}')
+    if args.max_error is not None and not 0 < args.max_error < 1:
+        p.error(f'--max-error must be in (0, 1) (a fraction: 0.01 is 1%), but got '
+                f'{args.max_error:g}')
+    if args.max_tries < 1:
+        p.error(f'--max-tries must be >= 1, but got {args.max_tries}')
+    if args.report and not args.report.endswith(('.md', '.csv')):
+        p.error(f'--report must name a .md or .csv file, but got {args.report}')
+    return args
+
+
+@one_line_errors
+def main(argv=None):
+    args = parse_args(argv)
     # everything that can be refused is refused before calibrating
     check_input_file(args.model, 'model')
     check_output_file(args.out, '--out', overwrite=args.overwrite, inputs=[args.model],
                       suffixes=('.onnx', ))
+    if args.report:
+        check_output_file(args.report, '--report', overwrite=args.overwrite,
+                          inputs=[args.model, args.out], suffixes=('.md', '.csv'))
     images = list_images(args.calib, args.num, what='--calib')
     for img in images:
         check_image(img, '--calib image', args.max_pixels)
-    from rexnet_mm.deploy import OnnxClassifier, require
-    require('onnx', 'onnxruntime')
-    from rexnet_mm.deploy.quantize import quantize_int8
-    clf = OnnxClassifier(args.model, max_pixels=args.max_pixels)
-    print(f'[quantize] calibrating on {len(images)} images from {" ".join(args.calib)}',
-          flush=True)
-    batch = clf.input.shape[0] if isinstance(clf.input.shape[0], int) else 1
-
-    def inputs():
-        for i, img in enumerate(images):
-            x = clf.preprocess(img)[None]
-            if batch > 1:
-                x = x.repeat(batch, axis=0)
-            if (i + 1) % 16 == 0 or i + 1 == len(images):
-                print(f'[quantize]   {i + 1}/{len(images)}', flush=True)
-            yield x
-
-    quantize_int8(args.model, args.out, inputs(), clf.input.name)
+    from rexnet_mm.deploy import require
+    require('onnx', 'onnxruntime', args.backend)
+    from rexnet_mm.deploy.quantize import quantize_classifier
+    opts = QuantOptions(method=args.method, reduce_range=args.reduce_range,
+                        exclude=args.exclude, backend=args.backend).check()
+    print(f'[quantize] {len(images)} images from {" ".join(args.calib)}', flush=True)
+    out = quantize_classifier(args.model, args.out, images, opts, report=args.report,
+                              max_error=args.max_error, max_tries=args.max_tries,
+                              max_pixels=args.max_pixels)
     print(f'[quantize] wrote {args.out} ({osp.getsize(args.out) / 1e6:.1f} MB, from '
-          f'{osp.getsize(args.model) / 1e6:.1f} MB)')
+          f'{osp.getsize(args.model) / 1e6:.1f} MB)'
+          + (f'; held-out median logit error {100 * out["error"]:.2f}%'
+             if out['error'] is not None else '')
+          + (f'; report {args.report}' if args.report else ''))
     return 0
 
 

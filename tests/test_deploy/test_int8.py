@@ -1,0 +1,137 @@
+"""int8 in both runtimes: the pinned reference table (the trained demo
+classifier, per backend x precision, against PyTorch fp32), the recipe's
+options and what the file records of them, accuracy-aware quantization, and
+bad input refused in one line with nothing written."""
+import csv
+import json
+import os.path as osp
+
+import onnx
+import pytest
+
+from rexnet_mm.deploy.quantize import RECIPE_KEY
+from rexnet_mm.utils.cpu import has_int8_dot
+from helpers.onnx_files import detector_meta, tiny_onnx  # noqa: E402
+from helpers.tool import ROOT, run_main  # noqa: E402
+
+pytest.importorskip('openvino')
+QUANTIZE = 'tools/deployment/quantize_onnx.py'
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    """The reference run (tools/analysis/deploy_reference.py): its work dir
+    (the demo set, demo.onnx, demo-int8-<backend>.onnx) and its numbers."""
+    from rexnet_mm.deploy.reference import DEMO_CONFIG, measure, train_demo
+    work = str(tmp_path_factory.mktemp('reference'))
+    ckpt = train_demo(ROOT, work)
+    return work, measure(osp.join(ROOT, DEMO_CONFIG), ckpt, work, ('onnxruntime', 'openvino'))
+
+
+def _recipe(path):
+    props = {p.key: p.value for p in onnx.load(path).metadata_props}
+    return json.loads(props[RECIPE_KEY])
+
+
+def test_pinned_reference_holds(reference):
+    """Every number of tests/data/deploy_reference.yml within its tolerance,
+    either way; `python tools/analysis/deploy_reference.py --write` updates it."""
+    import yaml
+
+    from rexnet_mm.deploy.reference import differences
+    with open(osp.join(ROOT, 'tests', 'data', 'deploy_reference.yml')) as f:
+        pinned = yaml.safe_load(f)
+    _, measured = reference
+    assert not differences(measured, pinned['results'], pinned['tolerances'])
+    # fp32 in either runtime is PyTorch; int8 keeps every top-1 of the demo set
+    for backend in ('onnxruntime', 'openvino'):
+        assert measured[f'{backend}/fp32']['max_error'] < 1e-4
+        assert measured[f'{backend}/int8']['agreement'] >= 0.95
+
+
+def test_default_recipe_follows_the_backend_and_is_recorded(reference):
+    work, _ = reference
+    ort, ov = (_recipe(osp.join(work, f'demo-int8-{b}.onnx'))
+               for b in ('onnxruntime', 'openvino'))
+    assert ort['exclude'] == [] and ov['exclude'] == ['Sigmoid', 'Mul']
+    for r in (ort, ov):
+        assert r['reduce_range'] == (not has_int8_dot()) and r['reduce_range_option'] == 'auto'
+        assert r['method'] == 'minmax' and r['calibration_images'] == 80 and r['cpu']
+    # the OpenVINO file keeps every Sigmoid in float (its output is not quantized; a
+    # Mul's output is, where a quantized conv takes it); the onnxruntime one quantizes it
+    for backend, quantized in (('openvino', False), ('onnxruntime', True)):
+        graph = onnx.load(osp.join(work, f'demo-int8-{backend}.onnx')).graph
+        q_in = {i for n in graph.node if n.op_type == 'QuantizeLinear' for i in n.input}
+        outs = [o for n in graph.node if n.op_type == 'Sigmoid' for o in n.output]
+        assert outs and any(o in q_in for o in outs) == quantized, backend
+
+
+def test_recipe_options_and_report(reference, tmp_path):
+    work, _ = reference
+    out, report = str(tmp_path / 'q.onnx'), str(tmp_path / 'sqnr.csv')
+    rc, log = run_main(QUANTIZE, [osp.join(work, 'demo.onnx'), '--calib',
+                                  osp.join(work, 'demo_cls', 'train'), '--num', '8', '--out',
+                                  out, '--reduce-range', 'on', '--method', 'percentile',
+                                  '--exclude', 'Sigmoid', '--report', report])
+    assert rc == 0, log
+    r = _recipe(out)
+    assert r['reduce_range'] is True and r['method'] == 'percentile'
+    assert r['exclude'] == ['Sigmoid'] and r['calibration_images'] == 8
+    with open(report) as f:
+        rows = list(csv.DictReader(f))
+    assert {'activation', 'weight'} <= {row['kind'] for row in rows}
+    sqnr = [float(row['local_sqnr']) for row in rows]
+    assert sqnr == sorted(sqnr) and all(row['node'] for row in rows)
+
+
+def test_max_error_met_or_nothing_written(reference, tmp_path):
+    work, _ = reference
+    args = [osp.join(work, 'demo.onnx'), '--calib', osp.join(work, 'demo_cls', 'train'),
+            '--num', '12']
+    out = str(tmp_path / 'q.onnx')
+    rc, log = run_main(QUANTIZE, args + ['--out', out, '--max-error', '0.5'])
+    assert rc == 0 and 'held-out median logit error' in log and osp.isfile(out), log
+    # 1e-5 cannot be met: each try is printed, then one line; nothing is written
+    rc, log = run_main(QUANTIZE, args + ['--out', str(tmp_path / 'no.onnx'), '--max-error',
+                                         '1e-5', '--max-tries', '2', '--report',
+                                         str(tmp_path / 'no.md')])
+    assert rc == 1 and 'try 2:' in log and 'nothing written' in log, log
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['q.onnx']
+
+
+def test_bad_input_refused_in_one_line(reference, tmp_path):
+    work, _ = reference
+    src, calib = osp.join(work, 'demo.onnx'), osp.join(work, 'demo_cls', 'train')
+    out = str(tmp_path / 'q.onnx')
+    (tmp_path / 'empty').mkdir()
+    (tmp_path / 'bad.jpg').write_bytes(b'\xff\xd8\xff\xe0 not a jpeg')
+    det = tiny_onnx(str(tmp_path / 'det.onnx'), detector_meta(), 'detector')
+    cases = [
+        ([src, '--calib', str(tmp_path / 'empty')], 'empty'),
+        ([src, '--calib', str(tmp_path / 'bad.jpg')], 'cannot be decoded as an image'),
+        ([src, '--calib', calib, '--max-error', '0'], '--max-error must be in (0, 1)'),
+        ([src, '--calib', calib, '--max-error', '1.5'], '--max-error must be in (0, 1)'),
+        ([src, '--calib', calib, '--backend', 'tensorrt'], "invalid choice: 'tensorrt'"),
+        ([src, '--calib', calib, '--exclude', 'Foo'], 'neither an op type nor a node name'),
+        ([det, '--calib', calib], 'is an exported detector, not a classifier'),
+    ]
+    for argv, expected in cases:
+        rc, log = run_main(QUANTIZE, argv + ['--out', out, '--num', '4'])
+        assert rc != 0 and expected in log and 'Traceback' not in log, (argv, log)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['bad.jpg', 'det.onnx', 'empty']
+
+
+def test_openvino_missing_or_unknown_is_one_line(reference, monkeypatch):
+    import importlib.util
+
+    from rexnet_mm.deploy import DeployError, OnnxClassifier, backends
+    path = osp.join(reference[0], 'demo.onnx')
+    with pytest.raises(DeployError, match="--backend must be one of onnxruntime, openvino, "
+                       "but got 'trt'"):
+        OnnxClassifier(path, backend='trt')
+    real = importlib.util.find_spec
+    monkeypatch.setattr(backends.importlib.util, 'find_spec',
+                        lambda name, *a: None if name == 'openvino' else real(name, *a))
+    with pytest.raises(DeployError, match=r'openvino is not installed; .* pip install -e '
+                       r'\.\[deploy\]'):
+        OnnxClassifier(path, backend='openvino')

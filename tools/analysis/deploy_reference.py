@@ -1,0 +1,70 @@
+#!/usr/bin/env python
+"""The pinned deploy reference (rexnet_mm.deploy.reference): the demo
+classifier trained with seed 0, exported and quantized by the default
+recipe for each runtime, measured per backend x precision against PyTorch
+fp32, compared with tests/data/deploy_reference.yml.
+
+    python tools/analysis/deploy_reference.py            # measure and compare
+    python tools/analysis/deploy_reference.py --write    # and rewrite the file
+
+It prints every number that moved beyond its tolerance; --write replaces the
+file (review the diff with git). About a minute on 2 cores.
+"""
+import argparse
+import os.path as osp
+import sys
+import tempfile
+
+import yaml
+
+from rexnet_mm.deploy.backends import BACKENDS, available
+from rexnet_mm.deploy.reference import DEMO_CONFIG, TOLERANCES, differences, measure, train_demo
+from rexnet_mm.utils.cpu import describe_cpu
+from rexnet_mm.utils.errors import one_line_errors
+from rexnet_mm.utils.files import partial_path, publish, remove_quietly
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PINNED = osp.join(ROOT, 'tests', 'data', 'deploy_reference.yml')
+
+
+def read_pinned(path: str) -> dict:
+    with open(path) as f:
+        return yaml.safe_load(f) or {}
+
+
+@one_line_errors
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--file', default=PINNED, help='the pinned table (default: %(default)s)')
+    p.add_argument('--write', action='store_true', help='rewrite --file with what was measured')
+    args = p.parse_args(argv)
+    backends = [b for b in BACKENDS if available(b)]
+    with tempfile.TemporaryDirectory(prefix='rexnet_reference_') as work:
+        ckpt = train_demo(ROOT, work)
+        measured = measure(osp.join(ROOT, DEMO_CONFIG), ckpt, work, backends)
+    print('| backend/precision | top-1 | agreement | median logit err | max logit err |')
+    print('|---|---|---|---|---|')
+    for key, m in measured.items():
+        print(f'| {key} | {100 * m["top1"]:.1f}% | {100 * m["agreement"]:.1f}% | '
+              f'{100 * m["median_error"]:.2f}% | {100 * m["max_error"]:.2f}% |')
+    pinned = read_pinned(args.file) if osp.exists(args.file) else {}
+    moved = differences(measured, pinned.get('results', {}), pinned.get('tolerances'))
+    print('\n'.join(['[reference] moved beyond tolerance:'] + moved) if moved else
+          f'[reference] every number within tolerance of {args.file}')
+    if args.write:
+        doc = dict(cpu=describe_cpu(), command='python tools/analysis/deploy_reference.py '
+                   '--write', tolerances=pinned.get('tolerances', TOLERANCES),
+                   results=measured)
+        tmp = partial_path(args.file)
+        try:
+            with open(tmp, 'w') as f:
+                yaml.safe_dump(doc, f, sort_keys=False)
+            publish(tmp, args.file)
+        finally:
+            remove_quietly(tmp)
+        print(f'[reference] wrote {args.file}')
+    return 1 if moved and not args.write else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
