@@ -223,7 +223,7 @@ def quantize_classifier(src: str, dst: str, images: Sequence[str], opts: QuantOp
     log(f'[quantize] calibrating on {len(calib)} images ({opts.method}, reduce_range '
         f'{"on" if opts.reduce else "off"}, float: {" ".join(opts.excluded) or "none"})'
         + (f', {len(hold)} held out' if hold else ''))
-    work = partial_path(dst, 'recipe')
+    work = partial_path(dst, 'quantize')
     os.makedirs(work, exist_ok=True)
     try:
         trial = osp.join(work, 'int8.onnx')

@@ -15,7 +15,7 @@ from .steps import OnnxStep, backbone_steps, build_backbone, config_steps, deplo
 MODES = ('eager', 'deploy', 'compile', 'bf16', 'compile-bf16', 'ort', 'ort-int8', 'ov',
          'ov-int8', 'deploy-functional')
 # ort / ov: the fused model exported to ONNX, in onnxruntime / OpenVINO; -int8: quantized by
-# rexnet_mm.deploy.quantize's default recipe
+# rexnet_mm.deploy.quantize's default recipe for that runtime
 # deploy-functional: the fused model in eager mode with the forms a captured graph uses
 # (out-of-place SE scaling and partial residual), to compare with its in-place ones
 # `--preset deploy`: every inference path of ReXNet-1.0x and timm's rexnet_100

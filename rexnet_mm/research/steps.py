@@ -59,9 +59,10 @@ class OnnxStep:
             torch.onnx.export(model.eval(), inputs, path, dynamo=False,
                               input_names=list(names), opset_version=18)
         if int8:
-            from ..deploy.quantize import quantize_int8
+            from ..deploy.quantize import QuantOptions, quantize_int8
             calib = [{names[0]: torch.randn(inputs[0].shape).numpy()} for _ in range(4)]
-            path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'), calib, quant)
+            path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'), calib,
+                                 quant or QuantOptions(backend=backend))
         self.path, self.threads = path, threads
         self.engine = open_engine(path, backend, threads)  # no spinning threads
         self.feed = {n: t.numpy() for n, t in zip(names, inputs)}

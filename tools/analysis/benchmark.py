@@ -36,6 +36,7 @@ import torch
 
 from rexnet_mm.research.benchmark import (DEPLOY_PRESET, MODES, measure, ort_profiles,
                                           prepare_configs, prepare_models, table)
+from rexnet_mm.utils.cpu import describe_cpu
 from rexnet_mm.utils.errors import one_line_errors
 
 
@@ -87,7 +88,7 @@ def main(argv=None):
               f'rounds', flush=True)
         results[mode] = measure(named, mode, args.warmup, args.rounds, device)
     dev = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
-        f'CPU, {torch.get_num_threads()} threads'
+        f'{describe_cpu()}, {torch.get_num_threads()} threads'
     precision = f'autocast {args.amp}' if args.amp else 'fp32'
     if any('@' in name for name in results.get('eval', {})):
         precision = 'precision and path per @mode'
