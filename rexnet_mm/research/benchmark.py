@@ -62,18 +62,20 @@ def table(results, batch, title):
 
 def prepare_configs(configs, batch, h, w, device, modes):
     """[(name, model, eval step, train step)] for ``--configs`` specs
-    (``CONFIG`` or ``CONFIG@ort``)."""
+    (``CONFIG``, ``CONFIG@ort`` or ``CONFIG@ov``)."""
     named = []
     for c in configs:
         base, _, mode = c.partition('@')
-        if mode not in ('', 'ort'):
-            raise UserError(f'config spec {c!r}: the mode after @ must be ort (the detector '
-                            f'exported to ONNX, in onnxruntime)')
+        if mode not in ('', 'ort', 'ov'):
+            raise UserError(f'config spec {c!r}: the mode after @ must be ort or ov (the '
+                            f'detector exported to ONNX, in onnxruntime or OpenVINO)')
         if mode and (device.type != 'cpu' or list(modes) != ['eval']):
-            raise UserError(f'{c}: @ort times CPU inference: use --modes eval (and --device cpu)')
+            raise UserError(f'{c}: @{mode} times CPU inference: use --modes eval (and '
+                            f'--device cpu)')
         if mode:
             print(f'[benchmark] exporting {base} to ONNX ...', flush=True)
-        model, ev, tr = config_steps(base, batch, h, w, device, mode == 'ort',
+        backend = {'ort': 'onnxruntime', 'ov': 'openvino'}.get(mode)
+        model, ev, tr = config_steps(base, batch, h, w, device, backend,
                                      torch.get_num_threads())
         named.append((base.split('/')[-1].replace('.py', '') + (f'@{mode}' if mode else ''),
                       model, ev, tr))

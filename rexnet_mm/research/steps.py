@@ -158,25 +158,25 @@ def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
     return eval_step, train_step
 
 
-def config_steps(config, batch, h, w, device, ort=False, threads=None):
+def config_steps(config, batch, h, w, device, backend=None, threads=None):
     """Inference and training steps of an mmdet detector or an mmseg
     segmentor on dummy HxW images (with dummy boxes or label maps). With
-    ``ort``: the detector's inference as exported by
-    tools/deployment/export_onnx.py (rexnet_mm.deploy.detector: the whole
-    test path with NMS), in onnxruntime, on the same input."""
+    ``backend`` ('onnxruntime' or 'openvino'): the detector's inference as
+    exported by tools/deployment/export_onnx.py (rexnet_mm.deploy.detector:
+    the whole test path with NMS), in that runtime, on the same input."""
     from ..runner.build import build_from_config, demo_det_batch, dummy_seg_samples
     model, scope = build_from_config(config)
     model = model.to(device)
-    if ort:
+    if backend:
         from ..deploy.detector import DetectorExport
         if scope != 'mmdet' or batch != 1:
-            raise UserError(f'{config}@ort: the ONNX path times mmdet detectors at '
+            raise UserError(f'{config}@{backend}: the ONNX path times mmdet detectors at '
                             f'--batch 1')
         model.eval()
         x = demo_det_batch(model, 1, h, w, training=False)['inputs']
         net = DetectorExport(model).eval()
         step = OnnxStep(net, (x, torch.tensor([float(h), float(w)])), threads,
-                        names=('img', 'img_shape'))
+                        names=('img', 'img_shape'), backend=backend)
         return model, step, None
     if scope == 'mmdet':
         data = demo_det_batch(model, batch, h, w, num_gt=6)

@@ -87,37 +87,46 @@ def exported(short_trained, tmp_path_factory):
 
 
 @pytest.mark.parametrize('kind', list(DEMO_DETECTORS))
-def test_onnxruntime_gives_mmdet_detections(kind, exported, tiny_coco):
+def test_runtimes_give_mmdet_detections(kind, exported, tiny_coco):
     """On two generated images of different sizes (one dynamic graph) and a
-    photograph: at least 99% of PyTorch's detections scoring >= 0.05 (the
-    issue's bar) have an ONNX one of the same label with IoU >= 0.99 and a
-    score within 1e-3; Mask R-CNN's pasted masks agree too. (Both keep 100-200
-    boxes per image at threshold 0; lower-scored ones fill the last places,
-    where 1e-7 differences reorder near-equal scores.)"""
+    photograph, in onnxruntime and in OpenVINO: at least 99% of PyTorch's
+    detections scoring >= 0.05 (the issue's bar) have an ONNX one of the same
+    label with IoU >= 0.99 and a score within 1e-3; Mask R-CNN's pasted masks
+    agree too. (Both keep 100-200 boxes per image at threshold 0; lower-scored
+    ones fill the last places, where 1e-7 differences reorder near-equal
+    scores.)"""
     from rexnet_mm.deploy import OnnxDetector
+    from rexnet_mm.deploy.backends import available
     from rexnet_mm.deploy.export_det import match_detections
     ckpt, path = exported(kind)
     model = _model(kind, ckpt)
-    det = OnnxDetector(str(path))
     images = sorted((tiny_coco / 'coco' / 'val').glob('*.png'))[:2] + [PHOTO]
-    matched = total = 0
-    for img in images:
-        data = det.pipeline(dict(img_path=str(img)))
-        with torch.no_grad():
-            ref = model.test_step(dict(inputs=[data['inputs']],
-                                       data_samples=[data['data_samples']]))[0].pred_instances
-        got = det.predict(data['inputs'].numpy(), data['data_samples'].metainfo).pred_instances
-        m, n = match_detections(ref, got, min_score=0.05)
-        assert n >= 3, (img, n)
-        matched, total = matched + m, total + n
-        if kind == 'mask':  # the same detections, so the same masks where both keep them
-            top = ref.scores.argsort(descending=True)[:5]
-            for i in top:  # its ONNX twin: same label, nearest box
-                dist = (got.bboxes - ref.bboxes[i]).abs().sum(1)
-                j = (dist + 1e9 * (got.labels != ref.labels[i])).argmin()
-                agree = (got.masks[j] == ref.masks[i]).float().mean()
-                assert agree >= 0.99, (img, float(agree))
-    assert matched >= 0.99 * total, (matched, total)
+    refs = {}
+    for backend in [b for b in ('onnxruntime', 'openvino') if available(b)]:
+        det = OnnxDetector(str(path), backend=backend)
+        matched = total = 0
+        for img in images:
+            data = det.pipeline(dict(img_path=str(img)))
+            if img not in refs:
+                with torch.no_grad():
+                    refs[img] = model.test_step(dict(
+                        inputs=[data['inputs']],
+                        data_samples=[data['data_samples']]))[0].pred_instances
+            ref = refs[img]
+            got = det.predict(data['inputs'].numpy(),
+                              data['data_samples'].metainfo).pred_instances
+            m, n = match_detections(ref, got, min_score=0.05)
+            assert n >= 3, (img, n)
+            matched, total = matched + m, total + n
+            if kind == 'mask':  # the same detections, so the same masks where both keep them
+                top = ref.scores.argsort(descending=True)[:5]
+                for i in top:  # its ONNX twin: same label, nearest box
+                    dist = (got.bboxes - ref.bboxes[i]).abs().sum(1)
+                    j = (dist + 1e9 * (got.labels != ref.labels[i])).argmin()
+                    agree = (got.masks[j] == ref.masks[i]).float().mean()
+                    assert agree >= 0.99, (backend, img, float(agree))
+        print(f'{kind} {backend}: {matched}/{total} detections reproduced')
+        assert matched >= 0.99 * total, (backend, matched, total)
 
 
 @pytest.mark.parametrize('kind', ['ssdlite', 'faster'])
@@ -149,8 +158,8 @@ def test_score_thr_replaces_the_configs_threshold(kind, exported):
 
 def test_test_tool_on_onnx_equals_checkpoint(exported, tiny_coco, tmp_path):
     """tools/test.py CONFIG det.onnx evaluates with the config's COCO metric
-    and gives the checkpoint's mAP (both image by image: at a larger batch
-    mmdet pads images to the batch's largest)."""
+    and gives the checkpoint's mAP, in onnxruntime and in OpenVINO (image by
+    image: at a larger batch mmdet pads images to the batch's largest)."""
     ckpt, path = exported('faster')
     data = tiny_coco / 'coco'
     opts = ['--cfg-options', f'test_dataloader.dataset.data_root={data}/',
@@ -158,13 +167,13 @@ def test_test_tool_on_onnx_equals_checkpoint(exported, tiny_coco, tmp_path):
             'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
             'test_dataloader.batch_size=1', 'model.test_cfg.rcnn.score_thr=0.0']
     maps = []
-    for weights in (ckpt, path):
+    for weights, extra in ((ckpt, []), (path, []), (path, ['--backend', 'openvino'])):
         rc, out = run_main('tools/test.py', [osp.join(ROOT, DEMO_DETECTORS['faster']),
                                              str(weights), '--work-dir',
-                                             str(tmp_path / 'test'), *opts])
+                                             str(tmp_path / 'test'), *extra, *opts])
         assert rc == 0, out[-3000:]
         maps.append(float(out.split('coco/bbox_mAP: ')[1].split()[0]))
-    assert abs(maps[0] - maps[1]) <= 0.002, maps
+    assert abs(maps[0] - maps[1]) <= 0.002 and abs(maps[0] - maps[2]) <= 0.002, maps
 
 
 def test_infer_tool_draws_onnx_detections(exported, tmp_path):
