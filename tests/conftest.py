@@ -53,7 +53,7 @@ def ckpt_09x(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def short_trained(tiny_coco):
-    """kind ('faster', 'mask', 'ssdlite') -> (work dir, log) of its demo config
+    """kind ('faster', 'mask', 'ssdlite', 'retina') -> (work dir, log) of its demo config
     trained 2 iterations on ``tiny_coco`` through tools/train.py, with COCO
     evaluation at score threshold 0 (so the untrained heads report boxes).
     Each kind trains once per session, when first asked for."""
@@ -68,7 +68,7 @@ def short_trained(tiny_coco):
 
 def _train_demo_detector(kind, root):
     from helpers.tool import DEMO_DETECTORS, demo_det_options, run_tool
-    score = 'model.test_cfg.score_thr=0.0' if kind == 'ssdlite' else \
+    score = 'model.test_cfg.score_thr=0.0' if kind in ('ssdlite', 'retina') else \
         'model.test_cfg.rcnn.score_thr=0.0'
     work_dir = root / kind
     out = run_tool([sys.executable, osp.join(ROOT, 'tools/train.py'),

@@ -105,32 +105,28 @@ def segment(cfg, checkpoint, images, outs, device, precision):
         print(f'  drawn: {out}')
 
 
+def print_topk(path, scores, classes, topk):
+    print(f'{path}:')
+    for i in scores.argsort()[::-1][:topk]:
+        name = classes[i] if i < len(classes) else str(int(i))
+        print(f'  {name:>24s} {float(scores[i]):.4f}')
+
+
 def classify(cfg, checkpoint, images, topk, device, precision):
     from mmpretrain.apis import ImageClassificationInferencer
     inferencer = ImageClassificationInferencer(model=cfg, pretrained=checkpoint, device=device)
     apply_precision(inferencer.model, precision, device)
     for path, res in zip(images, inferencer(images)):
-        scores = res['pred_scores']
-        order = scores.argsort()[::-1][:topk]
-        classes = inferencer.classes or []
-        print(f'{path}:')
-        for i in order:
-            name = classes[i] if i < len(classes) else str(int(i))
-            print(f'  {name:>24s} {float(scores[i]):.4f}')
+        print_topk(path, res['pred_scores'], inferencer.classes or [], topk)
 
 
 def classify_onnx(clf, images, topk):
     """An exported classifier (rexnet_mm.deploy.OnnxClassifier)."""
     for image, res in zip(images, clf(images)):
-        scores = res['pred_scores']
-        print(f'{image}:')
-        for i in scores.argsort()[::-1][:topk]:
-            name = clf.classes[i] if i < len(clf.classes) else str(int(i))
-            print(f'  {name:>24s} {float(scores[i]):.4f}')
+        print_topk(image, res['pred_scores'], clf.classes, topk)
 
 
-@one_line_errors
-def main(argv=None):
+def parser():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('model', help='a config, or a classifier or detector exported by '
                    'tools/deployment/export_onnx.py (.onnx)')
@@ -148,6 +144,12 @@ def main(argv=None):
     add_precision_arg(p)
     p.add_argument('--backend', choices=BACKENDS,
                    help='the runtime that runs an .onnx file (default onnxruntime)')
+    return p
+
+
+@one_line_errors
+def main(argv=None):
+    p = parser()
     args = p.parse_args(argv)
     if args.max_pixels < 1:
         p.error(f'--max-pixels must be >= 1, but got {args.max_pixels}')

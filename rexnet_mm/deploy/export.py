@@ -205,23 +205,26 @@ def _classifier_or_backbone(opts: ExportOptions, model, pipeline, norm):
     return net, names, (random_input(opts, h, w, batch, 0), ), (h, w)
 
 
-def export_onnx(config: str, checkpoint: str, opts: ExportOptions) -> str:
-    """Export ``config`` + ``checkpoint`` to ``opts.out`` (written whole or not
-    at all, after the check when one is asked); returns the path."""
-    from . import export_det
-    from .backends import require
-    from .loading import load_for_inference
-    require('onnx', 'onnxruntime')
-    import onnx
-
+def _load(config: str, checkpoint: str, opts: ExportOptions):
+    """(config, model): the toolkit checked before the checkpoint is read."""
     from ..runner.config import load_config
+    from .loading import load_for_inference
     cfg = load_config(config, opts.cfg_options)
     if cfg.default_scope not in ('mmpretrain', 'mmdet') and not opts.backbone:
         raise DeployError(f'{config} is an {cfg.default_scope} config: the whole model exports '
                           f'for mmpretrain classifiers and mmdet detectors; pass --backbone to '
                           f'export its backbone alone')
-    cfg, model = load_for_inference(cfg, checkpoint, fuse=opts.deploy,
-                                    backbone_only=opts.backbone)
+    return load_for_inference(cfg, checkpoint, fuse=opts.deploy, backbone_only=opts.backbone)
+
+
+def export_onnx(config: str, checkpoint: str, opts: ExportOptions) -> str:
+    """Export ``config`` + ``checkpoint`` to ``opts.out`` (written whole or not
+    at all, after the check when one is asked); returns the path."""
+    from . import export_det
+    from .backends import require
+    require('onnx', 'onnxruntime')
+    import onnx
+    cfg, model = _load(config, checkpoint, opts)
     detector = cfg.default_scope == 'mmdet' and not opts.backbone
     export_det.check_options(opts, detector)
     opts.exporter = opts.exporter or ('torchscript' if detector else 'dynamo')

@@ -193,7 +193,7 @@ _COMMON = {
     'classes': _classes, 'test_pipeline': None,  # checked by _pipeline
 }
 _NORM = {'mean': _triple(False), 'std': _triple(True), 'to_rgb': _bool}
-_DETECTOR = {'detector': _one_of('ssd', 'faster_rcnn', 'mask_rcnn'),
+_DETECTOR = {'detector': _one_of('ssd', 'retinanet', 'faster_rcnn', 'mask_rcnn'),
              'max_dets': _int_in(1, MAX_DETS), 'score_thr': _float_in(0, 1),
              'pad_size_divisor': _int_in(1, 1024), 'mask_thr_binary': _float_in(0, 1)}
 _REQUIRED = {'classifier': ('kind', 'preprocess', 'softmax', 'test_pipeline', 'mean', 'std',

@@ -44,6 +44,7 @@ DEMO_DETECTORS = {
     'faster': 'configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py',
     'mask': 'configs/demo/mask-rcnn_rexnet-1.0x_fpn_demo-coco.py',
     'ssdlite': 'configs/demo/ssdlite_rexnet-1.0x_demo-coco.py',
+    'retina': 'configs/demo/retinanet_rexnet-1.0x_fpn_demo-coco.py',
 }
 
 

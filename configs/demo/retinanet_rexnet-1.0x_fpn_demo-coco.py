@@ -1,0 +1,48 @@
+# RetinaNet on the generated shapes set (tools/misc/make_demo_coco.py) at
+# 256x192, from scratch: the demo of the single-stage head family.
+#   python tools/misc/make_demo_coco.py data/demo_coco
+#   python tools/train.py configs/demo/retinanet_rexnet-1.0x_fpn_demo-coco.py
+_base_ = [
+    '../detection/retinanet_rexnet-1.0x_fpn_1x_coco.py',
+    '../_base_/datasets/demo_coco.py',
+]
+
+model = dict(
+    # from scratch: BN trains, nothing frozen, no checkpoint to load
+    backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None),
+    bbox_head=dict(num_classes=4))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=_base_.demo_batch_size,
+    num_workers=1,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(_base_.demo_train_dataset, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(_base_.demo_val_dataset, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = _base_.demo_val_evaluator
+test_evaluator = val_evaluator
+
+train_cfg = _base_.demo_train_cfg
+param_scheduler = _base_.demo_param_scheduler
+optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4),
+                     clip_grad=dict(max_norm=10, norm_type=2))
+default_hooks = _base_.demo_default_hooks
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(enable=False)
