@@ -148,7 +148,7 @@ def check_classifier(opts: ExportOptions, net, path: str, names, h: int, w: int,
     (another batch and an odd size too when dynamic) and on ``opts.check``'s
     images; the worst relative difference, or a DeployError above
     :data:`MAX_REL`."""
-    from .backends import open_engine
+    from .backends import checked_backends, open_engine
     cases = [('random', random_input(opts, h, w, opts.batch, 1))]
     if opts.dynamic:
         cases.append(('random, odd size', random_input(opts, h + 13, w - 7, opts.batch + 1, 2)))
@@ -165,7 +165,7 @@ def check_classifier(opts: ExportOptions, net, path: str, names, h: int, w: int,
             x = x.expand(opts.batch, *x.shape[1:]).contiguous()
         cases.append((img, x))
     overall = 0.
-    for backend in check_backends(opts):
+    for backend in checked_backends(opts.backends):
         engine, worst = open_engine(path, backend), 0.
         for what, x in cases:
             for name, diff, rel in compare(net, engine, x, names):
@@ -179,14 +179,6 @@ def check_classifier(opts: ExportOptions, net, path: str, names, h: int, w: int,
               f'(limit {MAX_REL:g})')
         overall = max(overall, worst)
     return overall
-
-
-def check_backends(opts: ExportOptions) -> Tuple[str, ...]:
-    """The runtimes a check runs in: ``opts.backends``, or every installed one."""
-    from .backends import BACKENDS, available, check_backend
-    if opts.backends:
-        return tuple(check_backend(b, '--check-backends') for b in opts.backends)
-    return tuple(b for b in BACKENDS if available(b))
 
 
 def _classifier_or_backbone(opts: ExportOptions, model, pipeline, norm):

@@ -94,10 +94,10 @@ def check_detector(opts, model, path: str) -> float:
     against ``model.test_step`` on each image: the share of PyTorch's
     detections (score >= 0.05) that the file reproduces (same label, IoU >=
     0.99, score within 1e-3); a DeployError under 99% in any of them."""
-    from .export import check_backends
+    from .backends import checked_backends
     from .runtime import OnnxDetector
     worst = 1.
-    for backend in check_backends(opts):
+    for backend in checked_backends(opts.backends):
         det = OnnxDetector(path, backend=backend)
         matched = total = 0
         for img in opts.check or [default_check_image()]:

@@ -65,6 +65,13 @@ def check_backend(name: str, what: str = '--backend') -> str:
     return name
 
 
+def checked_backends(names=None) -> tuple:
+    """The runtimes an export's check runs in: ``names``, or every installed one."""
+    if names:
+        return tuple(check_backend(b, '--check-backends') for b in names)
+    return tuple(b for b in BACKENDS if available(b))
+
+
 def available(name: str) -> bool:
     """Whether backend ``name``'s package is installed."""
     return importlib.util.find_spec(check_backend(name, 'backend')) is not None
