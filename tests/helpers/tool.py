@@ -68,6 +68,21 @@ def demo_det_options(data_root, iters, extra=(), kind='faster'):
             'randomness.seed=0', 'default_hooks.logger.interval=1', *extra]
 
 
+def digest(path):
+    """sha256 of a file: proves a tool left it untouched."""
+    import hashlib
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def copy_file(src, dst):
+    """``src`` copied to ``dst`` (folders made); returns ``dst`` as a str."""
+    os.makedirs(osp.dirname(str(dst)), exist_ok=True)
+    with open(src, 'rb') as f, open(dst, 'wb') as g:
+        g.write(f.read())
+    return str(dst)
+
+
 def det_opts(tiny_coco, iters=2, extra=()):
     """--cfg-options for the demo Faster R-CNN on the session's tiny COCO set."""
     return ['--cfg-options', *demo_det_options(tiny_coco / 'coco', iters, extra)]

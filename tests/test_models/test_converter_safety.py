@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import rexnet_mm  # noqa: F401  installs the allow-list
+from helpers.tool import digest
 
 
 @pytest.fixture(scope='module')
@@ -23,17 +24,12 @@ def _convert(*args):
     return run_main('tools/model_converters/rexnet_to_mm.py', [str(a) for a in args])
 
 
-def _digest(path):
-    import hashlib
-    return hashlib.sha256(open(path, 'rb').read()).hexdigest()
-
-
 @pytest.mark.parametrize('how', ['same path', 'symlink', 'hard link'])
 def test_converter_never_overwrites_its_source(tmp_path, official_file, how):
     from helpers.tool import assert_clean_error
     src = tmp_path / 'src.pth'
     src.write_bytes(official_file.read_bytes())
-    before = _digest(src)
+    before = digest(src)
     dst = {'same path': src, 'symlink': tmp_path / 'link.pth',
            'hard link': tmp_path / 'hard.pth'}[how]
     if how == 'symlink':
@@ -42,7 +38,7 @@ def test_converter_never_overwrites_its_source(tmp_path, official_file, how):
         os.link(src, dst)
     rc, out = _convert(src, dst, '--overwrite')
     assert_clean_error(rc, out, 'is SRC', 'the same file')
-    assert _digest(src) == before
+    assert digest(src) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted({'src.pth', dst.name})
 
 
