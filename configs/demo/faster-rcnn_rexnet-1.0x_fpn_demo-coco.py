@@ -18,29 +18,10 @@ model = dict(
                    rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
-train_dataloader = dict(
-    batch_size=_base_.demo_batch_size,
-    num_workers=1,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(_base_.demo_train_dataset, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    dataset=dict(_base_.demo_val_dataset, pipeline=test_pipeline))
+train_pipeline = _base_.demo_train_pipeline
+test_pipeline = _base_.demo_test_pipeline
+train_dataloader = _base_.demo_train_dataloader
+val_dataloader = _base_.demo_val_dataloader
 test_dataloader = val_dataloader
 val_evaluator = _base_.demo_val_evaluator
 test_evaluator = val_evaluator

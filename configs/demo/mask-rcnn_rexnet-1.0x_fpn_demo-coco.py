@@ -14,29 +14,20 @@ model = dict(
                    rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
 
+# the demo pipelines with masks
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t
+    for t in _base_.demo_train_pipeline
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+    dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t
+    for t in _base_.demo_test_pipeline
 ]
 train_dataloader = dict(
-    batch_size=_base_.demo_batch_size,
-    num_workers=1,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    _base_.demo_train_dataloader,
     dataset=dict(_base_.demo_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    dataset=dict(_base_.demo_val_dataset, pipeline=test_pipeline))
+    _base_.demo_val_dataloader, dataset=dict(_base_.demo_val_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(_base_.demo_val_evaluator, metric=['bbox', 'segm'])
 test_evaluator = val_evaluator

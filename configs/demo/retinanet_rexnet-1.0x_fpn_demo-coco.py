@@ -12,29 +12,10 @@ model = dict(
     backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None),
     bbox_head=dict(num_classes=4))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=_base_.demo_img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
-train_dataloader = dict(
-    batch_size=_base_.demo_batch_size,
-    num_workers=1,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(_base_.demo_train_dataset, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    dataset=dict(_base_.demo_val_dataset, pipeline=test_pipeline))
+train_pipeline = _base_.demo_train_pipeline
+test_pipeline = _base_.demo_test_pipeline
+train_dataloader = _base_.demo_train_dataloader
+val_dataloader = _base_.demo_val_dataloader
 test_dataloader = val_dataloader
 val_evaluator = _base_.demo_val_evaluator
 test_evaluator = val_evaluator

@@ -229,7 +229,8 @@ def quantize_classifier(src: str, dst: str, images: Sequence[str], opts: QuantOp
         trial = osp.join(work, 'int8.onnx')
         err = None
         if max_error:
-            fp32 = OnnxClassifier(src, backend=opts.backend)
+            fp32 = clf if opts.backend == 'onnxruntime' else OnnxClassifier(
+                src, backend=opts.backend, **kw)
             ref = [fp32.run(f[clf.input.name]) for f in hold]
 
             def evaluate(path):

@@ -33,3 +33,29 @@ demo_param_scheduler = [
 demo_default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(by_epoch=False, interval=demo_max_iters, max_keep_ckpts=1))
+
+# the pipelines and loaders of the demo configs at demo_img_scale (boxes; Mask R-CNN
+# adds with_mask=True to its own), e.g. `train_dataloader = _base_.demo_train_dataloader`
+demo_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=demo_img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+demo_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=demo_img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+demo_train_dataloader = dict(
+    batch_size=demo_batch_size,
+    num_workers=1,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(demo_train_dataset, pipeline=demo_train_pipeline))
+demo_val_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(demo_val_dataset, pipeline=demo_test_pipeline))

@@ -4,6 +4,7 @@ or softmax without the background), the top ``nms_pre`` (anchor, class)
 pairs above ``score_thr``, their boxes decoded; then class-aware NMS."""
 import torch
 
+from .base import HeadAdapter
 from .ops import batched_nms, decode, nms_iou, positive_size, topk
 
 
@@ -33,3 +34,19 @@ def dense_predict(head, feats, img_shape: torch.Tensor, cfg: dict):
         boxes, scores, labels = boxes[valid], scores[valid], labels[valid]
     keep = batched_nms(boxes, scores, labels, nms_iou(cfg['nms']))[:cfg['max_per_img']]
     return boxes[keep], scores[keep], labels[keep], []
+
+
+class DenseAdapter(HeadAdapter):
+    """A SingleStageDetector whose ``bbox_head`` is exactly mmdet's
+    ``head_name`` (a dense_heads class), run by :func:`dense_predict`."""
+    head_name = ''
+
+    @classmethod
+    def matches(cls, model) -> bool:
+        from mmdet.models import dense_heads
+        from mmdet.models.detectors import SingleStageDetector
+        return (isinstance(model, SingleStageDetector)
+                and type(model.bbox_head) is getattr(dense_heads, cls.head_name))
+
+    def predict(self, feats, img_shape, cfg):
+        return dense_predict(self.model.bbox_head, feats, img_shape, cfg)
