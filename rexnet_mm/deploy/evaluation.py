@@ -13,9 +13,11 @@ from .runtime import OnnxDetector
 
 @MODELS.register_module(name='ExportedDetector')
 class ExportedDetector(BaseModel):
-    """Test and val steps of an exported detector: each image as the test
-    pipeline leaves it goes through :class:`OnnxDetector`, and its data
-    sample gets the ``pred_instances`` mmdet's metrics read.
+    """Test and val steps of an exported detector: the test loader's batch
+    (``test_dataloader.batch_size``) goes through :class:`OnnxDetector` as one
+    run, padded as mmdet pads it (a file with a static batch runs it in
+    chunks of that size), and each data sample gets the ``pred_instances``
+    mmdet's metrics read.
 
     Args:
         path (str): the ``.onnx`` file (tools/deployment/export_onnx.py).
@@ -45,8 +47,10 @@ class ExportedDetector(BaseModel):
         if mode != 'predict':
             raise DeployError(f'an exported detector ({self.path}) only predicts; '
                               f'mode {mode!r} needs the PyTorch model')
-        return [self.detector.predict(img.numpy(), s.metainfo) for img, s in
-                zip(inputs, data_samples)]
+        size = self.detector.batch or len(inputs)  # the loader's batch, as one run
+        imgs, metas = [i.numpy() for i in inputs], [s.metainfo for s in data_samples]
+        return [pred for i in range(0, len(imgs), size)
+                for pred in self.detector.predict_batch(imgs[i:i + size], metas[i:i + size])]
 
     def test_step(self, data) -> list:
         samples = data['data_samples']

@@ -237,7 +237,9 @@ def export_onnx(config: str, checkpoint: str, opts: ExportOptions) -> str:
     tmp = partial_path(opts.out)
     try:
         t = time.time()
-        dyn = (' (dynamic ' + ('H, W)' if detector else 'batch, H, W)')) if opts.dynamic else ''
+        axes = getattr(net, 'dynamic', (opts.dynamic, opts.dynamic))
+        dyn = ', '.join(n for n, d in zip(('batch', 'H, W'), axes) if d)
+        dyn = f' (dynamic {dyn})' if dyn else ''
         print(f'[export] {opts.exporter} exporter, opset {opts.opset}, input '
               f'{tuple(example[0].shape)}{dyn}{", BN folded" if opts.deploy else ""} ...',
               flush=True)

@@ -16,30 +16,44 @@ def check_options(opts, detector: bool) -> None:
         if opts.exporter == 'dynamo':
             raise DeployError('detectors export with --exporter torchscript (their NMS keeps a '
                               'data-dependent number of boxes)')
-        if opts.batch != 1 or opts.softmax:
-            raise DeployError('detectors export at batch 1 and output detections (--batch and '
-                              '--softmax are for classifiers)')
+        if opts.softmax:
+            raise DeployError('detectors output detections (--softmax is for classifiers)')
     elif opts.max_dets is not None or opts.score_thr is not None:
         raise DeployError('--max-dets and --score-thr apply to detectors')
 
 
-def default_shape(pipeline, model):
-    """The test pipeline's Resize scale (H, W), padded as the data
-    preprocessor pads (a static graph's input size)."""
+def pipeline_size(pipeline, model):
+    """The test pipeline's Resize scale as (H, W) padded as the data
+    preprocessor pads, and whether every image comes out that size (a
+    Resize without keep_ratio) rather than within it (keep_ratio: a portrait
+    image comes out as tall as a landscape one is wide)."""
     d = getattr(model.data_preprocessor, 'pad_size_divisor', 1) or 1
     for t in pipeline:
         if t.get('type') == 'Resize' and t.get('scale'):
             scale = t['scale']
             w, h = (scale, scale) if isinstance(scale, int) else scale
-            return -(-h // d) * d, -(-w // d) * d
-    return 320, 320
+            return (-(-h // d) * d, -(-w // d) * d), not t.get('keep_ratio', False)
+    return (320, 320), False
 
 
-def example_input(opts, h: int, w: int, seed: int):
+def graph_axes(opts, pipeline, model):
+    """((H, W) of the example input, dynamic batch, dynamic height and
+    width). The default takes every image the test pipeline makes: a static
+    size where it makes one size, dynamic height and width where it keeps the
+    aspect ratio; ``--shape`` fixes the size, ``--dynamic`` frees all three."""
+    size, fixed = pipeline_size(pipeline, model)
+    return (opts.shape or size, opts.dynamic,
+            opts.dynamic or (opts.shape is None and not fixed))
+
+
+def example_input(opts, batch: int, h: int, w: int, seed: int):
+    """A batch of random images and their sizes (the last ones smaller, as
+    padded in a batch of mixed sizes)."""
     g = torch.Generator().manual_seed(seed)
-    img = torch.rand(1, 3, h, w, generator=g) * 255 if opts.preprocess else \
-        torch.randn(1, 3, h, w, generator=g)
-    return img, torch.tensor([float(h), float(w)])
+    img = torch.rand(batch, 3, h, w, generator=g) * 255 if opts.preprocess else \
+        torch.randn(batch, 3, h, w, generator=g)
+    shapes = torch.tensor([[float(h - 32 * i), float(w - 16 * i)] for i in range(batch)])
+    return img, shapes.clamp(min=16)
 
 
 def check_classes(classes, model, config: str) -> None:
@@ -62,19 +76,25 @@ def prepare(opts, cfg, model, pipeline, config: str, classes):
     except ValueError as e:
         raise DeployError(f'{config}: {e}') from None
     check_classes(classes, model, config)
-    h, w = opts.shape or default_shape(pipeline, model)
+    (h, w), dyn_batch, dyn_size = graph_axes(opts, pipeline, model)
+    net.dynamic = dyn_batch, dyn_size
     rcnn = cfg.model.test_cfg.get('rcnn', {})
     extra = dict(detector=net.kind, max_dets=net.max_dets, score_thr=net.final_cfg['score_thr'],
                  pad_size_divisor=getattr(model.data_preprocessor, 'pad_size_divisor', 1),
                  mask_thr_binary=rcnn.get('mask_thr_binary', 0.5))
-    return net, net.output_names, example_input(opts, h, w, 0), (h, w), extra
+    batch = max(opts.batch, 2) if dyn_batch else opts.batch
+    return net, net.output_names, example_input(opts, batch, h, w, 0), (h, w), extra
 
 
 def export_graph(net, example, out: str, opts) -> None:
+    dyn_batch, dyn_size = net.dynamic
+    batch = {0: 'batch'} if dyn_batch else {}
+    size = {2: 'height', 3: 'width'} if dyn_size else {}
     kw = dict(input_names=['img', 'img_shape'], output_names=net.output_names,
               opset_version=max(opts.opset, 16))  # RoiAlign's half_pixel needs 16
-    if opts.dynamic:
-        kw['dynamic_axes'] = {'img': {2: 'height', 3: 'width'}}
+    if dyn_batch or dyn_size:
+        kw['dynamic_axes'] = {'img': {**batch, **size}, 'img_shape': batch,
+                              **{n: batch for n in net.output_names}}
     with warnings.catch_warnings():  # the tracer's notes on shape arithmetic
         warnings.simplefilter('ignore')
         torch.onnx.export(net, example, out, dynamo=False, **kw)
@@ -89,35 +109,43 @@ def default_check_image() -> str:
     return path
 
 
+def check_batches(images, batch) -> list:
+    """The batches a file is checked on: each image alone where the graph
+    takes a batch of 1 (or any), and all of them together, cycled to the
+    graph's batch (2 or more where it is dynamic)."""
+    alone = [[img] for img in images] if batch in (1, None) else []
+    n = batch or max(2, len(images))
+    return alone + [[images[i % len(images)] for i in range(n)]] if n > 1 else alone
+
+
 def check_detector(opts, model, path: str) -> float:
     """Each runtime of ``opts.backends`` (default: every installed one)
-    against ``model.test_step`` on each image: the share of PyTorch's
-    detections (score >= 0.05) that the file reproduces (same label, IoU >=
-    0.99, score within 1e-3); a DeployError under 99% in any of them."""
+    against ``model.test_step`` on the same batches (the same images, padded
+    alike): the share of PyTorch's detections (score >= 0.05) that the file
+    reproduces (same label, IoU >= 0.99, score within 1e-3); a DeployError
+    under 99% in any of them."""
     from .backends import checked_backends
     from .runtime import OnnxDetector
     worst = 1.
     for backend in checked_backends(opts.backends):
         det = OnnxDetector(path, backend=backend)
         matched = total = 0
-        for img in opts.check or [default_check_image()]:
-            data = det.pipeline(dict(img_path=img))
-            meta = data['data_samples'].metainfo
-            h, w = meta['img_shape'][:2]
-            static = det.inputs['img'].shape[2:]
-            if not opts.dynamic and (h > static[0] or w > static[1]):
-                raise DeployError(f"--check {img}: the config's test pipeline makes it "
-                                  f"{h}x{w}, larger than the graph's {static[0]}x{static[1]}; "
-                                  f'export with --dynamic (or --shape {h} {w})')
+        for batch in check_batches(opts.check or [default_check_image()], det.batch):
+            data = [det.pipeline(dict(img_path=img)) for img in batch]
+            metas = [d['data_samples'].metainfo for d in data]
+            det.check_fits(metas, batch[0])
             with torch.no_grad():
-                ref = model.test_step(dict(inputs=[data['inputs']],
-                                           data_samples=[data['data_samples']]))[0]
-            got = det.predict(data['inputs'].numpy(), meta).pred_instances
-            m, n = match_detections(ref.pred_instances, got)
-            matched, total = matched + m, total + n
-            print(f"[check] {backend} {img} ({h}x{w}): {m}/{n} of PyTorch's detections with "
-                  f'score >= 0.05 reproduced (same label, IoU >= 0.99, score within 1e-3); '
-                  f'{len(got.scores)} ONNX detections', flush=True)
+                refs = model.test_step(dict(inputs=[d['inputs'] for d in data],
+                                            data_samples=[d['data_samples'] for d in data]))
+            gots = det.predict_batch([d['inputs'].numpy() for d in data], metas)
+            for img, meta, ref, got in zip(batch, metas, refs, gots):
+                m, n = match_detections(ref.pred_instances, got.pred_instances)
+                matched, total = matched + m, total + n
+                print(f"[check] {backend} batch of {len(batch)}: {img} "
+                      f"({'x'.join(map(str, meta['img_shape'][:2]))}): {m}/{n} of PyTorch's "
+                      f'detections with score >= 0.05 reproduced (same label, IoU >= 0.99, '
+                      f'score within 1e-3); {len(got.pred_instances)} ONNX detections',
+                      flush=True)
         share = matched / total if total else 1.
         if share < 0.99:
             raise DeployError(f"{backend} reproduces {100 * share:.1f}% of PyTorch's "

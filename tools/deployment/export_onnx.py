@@ -6,20 +6,25 @@ backbone to ONNX, then check it in onnxruntime and OpenVINO against PyTorch.
         --out rexnet.onnx --deploy --check [IMG ...]
     python tools/deployment/export_onnx.py \\
         configs/demo/faster-rcnn_rexnet-1.0x_fpn_demo-coco.py CKPT \\
-        --out det.onnx --dynamic --check [IMG ...]
+        --out det.onnx --batch 4 --check [IMG ...]
     python tools/deployment/export_onnx.py \\
         configs/detection/faster-rcnn_rexnet-1.0x_fpn_1x_coco.py CKPT \\
         --backbone --out backbone.onnx --dynamic --check
 
-Detectors (SSD/SSDLite, Faster R-CNN, Mask R-CNN): the whole test path up to
-NMS in standard ONNX ops (rexnet_mm/deploy/detector.py), inputs ``img``
-[1, 3, H, W] (normalised, or BGR 0-255 with --preprocess) and ``img_shape``
-[2] (its unpadded height and width); outputs ``dets`` [1, N, 5], ``labels``
-[1, N] (-1: no detection) and for Mask R-CNN ``masks`` [1, N, 28, 28] (mask
-logits, pasted into the image by rexnet_mm.deploy.OnnxDetector). Exported
-with the TorchScript exporter (data-dependent NMS); batch 1. ``--check``
-compares onnxruntime's detections with ``model.test_step``'s on images
-(default: matplotlib's sample photograph).
+Detectors (SSD/SSDLite, RetinaNet, Faster R-CNN, Mask R-CNN): the whole test
+path up to NMS in standard ONNX ops for a batch (rexnet_mm/deploy/detector/),
+inputs ``img`` [B, 3, H, W] (normalised, or BGR 0-255 with --preprocess;
+padded as mmdet pads a batch) and ``img_shape`` [B, 2] (each image's unpadded
+height and width); outputs ``dets`` [B, N, 5], ``labels`` [B, N] (an image's
+count is its number of labels >= 0: they come first, best first; -1 fills
+the rest) and for Mask R-CNN ``masks`` [B, N, 28, 28] (mask logits, pasted
+into the image by rexnet_mm.deploy.OnnxDetector). Default axes: batch
+``--batch`` (1); height and width dynamic where the test pipeline keeps the
+aspect ratio (a portrait image is as tall as a landscape one is wide), else
+its fixed size; ``--shape`` fixes them, ``--dynamic`` frees all three. TorchScript
+exporter (data-dependent NMS). ``--check`` compares each runtime's detections
+with ``model.test_step``'s on the same batches (default image: matplotlib's
+sample photograph).
 
 Graph input ``input``: the network's input, a normalised float NCHW tensor
 (what ``model(x, mode='tensor')`` takes), as timm exports; with --preprocess a
@@ -52,8 +57,10 @@ def parse_args(argv=None):
                    '--cfg-options model.backbone.deploy=True ...)')
     p.add_argument('--out', required=True, help='the .onnx file to write')
     p.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                   help="input size (default: the config's test crop, else 224 224)")
-    p.add_argument('--batch', type=int, default=1, help='batch size of the graph (default 1)')
+                   help="input size (default: the config's test crop, else 224 224; "
+                   "detectors: the test pipeline's sizes, see above)")
+    p.add_argument('--batch', type=int, default=1,
+                   help='static batch size of the graph (default 1)')
     p.add_argument('--dynamic', action='store_true',
                    help=f'dynamic batch, height and width (height, width >= {MIN_DYNAMIC})')
     p.add_argument('--deploy', action='store_true',

@@ -30,7 +30,9 @@ class OpenVINOEngine(Engine):
             first = (str(e).strip().splitlines() or [''])[0][:300]
             raise DeployError(f'openvino cannot load {path} ({type(e).__name__}: '
                               f'{first})') from None
-        self.inputs = [IOSpec(p.get_any_name(), _dims(p.get_partial_shape()))
+        # (an input's tensor may carry the names of no-op Casts too: its
+        # parameter's name is the graph input's)
+        self.inputs = [IOSpec(p.get_node().get_friendly_name(), _dims(p.get_partial_shape()))
                        for p in self.compiled.inputs]
         self.outputs = [IOSpec(p.get_any_name(), _dims(p.get_partial_shape()))
                         for p in self.compiled.outputs]

@@ -11,11 +11,15 @@ patched. Boxes come out in the coordinates of the graph's input; the
 runtime (:class:`rexnet_mm.deploy.runtime.OnnxDetector`) divides them by the
 resize factor and pastes the masks, as ``rescale=True`` does.
 
-Inputs: ``img`` [1, 3, H, W] (normalised, or with ``preprocess`` the BGR
-0-255 image) padded at the bottom and right, and ``img_shape`` [2] (the
-unpadded height and width, float). Outputs: ``dets`` [1, N, 5] (x1, y1, x2,
-y2, score), ``labels`` [1, N] (-1 where there is no detection) and, for
-Mask R-CNN, ``masks`` [1, N, 28, 28] (mask logits of each detection's class).
+Inputs: ``img`` [B, 3, H, W] (normalised, or with ``preprocess`` the BGR
+0-255 images) padded at the bottom and right as mmdet pads a batch, and
+``img_shape`` [B, 2] (each image's unpadded height and width, float).
+Outputs: ``dets`` [B, N, 5] (x1, y1, x2, y2, score), ``labels`` [B, N] and,
+for Mask R-CNN, ``masks`` [B, N, 28, 28] (mask logits of each detection's
+class). Each image's detections come first, best first; its count is its
+number of labels >= 0 (-1 fills the other rows, with zero dets and -inf
+masks). Every image of a batch is post-processed on its own (one batched
+NonMaxSuppression, per-image top-k), so the batch axis can be dynamic.
 """
 # isort: off
 # the adapters register in this order (the error for an unsupported model lists them so)

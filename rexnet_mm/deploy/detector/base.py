@@ -42,7 +42,9 @@ class HeadAdapter:
         return [self.model.bbox_head]
 
     def predict(self, feats, img_shape: torch.Tensor, cfg: dict):
-        """(boxes [n, 4], scores [n], labels [n], [extra outputs [n, ...]])."""
+        """For a batch (``img_shape`` [B, 2]): (boxes [B, k, 4], scores [B, k],
+        labels [B, k], valid [B, k], [extra outputs [B, k, ...]]), each
+        image's detections best first, the rows past its count not valid."""
         raise NotImplementedError
 
 

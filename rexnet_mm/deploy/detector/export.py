@@ -38,19 +38,24 @@ class DetectorExport(nn.Module):
             img = img.flip(1)
         x = (img - self.mean) / self.std
         h, w = img.shape[-2:]
-        rows = torch.arange(h, device=img.device).to(img_shape) < img_shape[0]
-        cols = torch.arange(w, device=img.device).to(img_shape) < img_shape[1]
-        return x * (rows[:, None] & cols[None, :]).to(x)  # mmdet pads after normalising
+        rows = torch.arange(h, device=img.device).to(img_shape)[None] < img_shape[:, :1]
+        cols = torch.arange(w, device=img.device).to(img_shape)[None] < img_shape[:, 1:]
+        inside = rows[:, None, :, None] & cols[:, None, None, :]
+        return x * inside.to(x)  # mmdet pads after normalising
 
-    def _pad(self, t, fill):
-        """[n, ...] -> [1, N, ...]: the first N rows, filled up with ``fill``."""
-        pad = t.new_full((self.max_dets, ) + tuple(t.shape[1:]), fill)
-        return torch.cat([t, pad])[:self.max_dets][None]
+    def _pad(self, t, valid, fill):
+        """[B, k, ...] -> [B, N, ...]: the rows that are not valid and those
+        up to N filled with ``fill``."""
+        shape = valid.shape + (1, ) * (t.dim() - 2)
+        t = torch.where(valid.reshape(shape), t, torch.full_like(t, fill))
+        pad = torch.full_like(t[:, :1], fill).expand(-1, self.max_dets, *t.shape[2:])
+        return torch.cat([t, pad], 1)[:, :self.max_dets]
 
     def forward(self, img: torch.Tensor, img_shape: torch.Tensor):
         x = self._normalise(img, img_shape) if self.preprocess else img
         feats = self.model.extract_feat(x)
-        boxes, scores, labels, extra = self.adapter.predict(feats, img_shape, self.final_cfg)
-        dets = torch.cat([boxes, scores[:, None]], 1)
-        return (self._pad(dets, 0.), self._pad(labels, -1),
-                *(self._pad(t, -float('inf')) for t in extra))
+        boxes, scores, labels, valid, extra = self.adapter.predict(feats, img_shape,
+                                                                   self.final_cfg)
+        dets = torch.cat([boxes, scores[..., None]], -1)
+        return (self._pad(dets, valid, 0.), self._pad(labels, valid, -1),
+                *(self._pad(t, valid, -float('inf')) for t in extra))
