@@ -76,3 +76,32 @@ def _train_demo_detector(kind, root):
                     '--cfg-options', *demo_det_options(root / 'coco', 2, [score], kind)],
                    cwd=root)
     return work_dir, out
+
+
+@pytest.fixture(scope='session')
+def det_onnx(short_trained, tmp_path_factory):
+    """kind -> (checkpoint, .onnx): the 2-iteration demo detector with BN
+    statistics of real input (helpers.detectors.recalibrated_bn), exported
+    with dynamic batch, height and width and score threshold 0 (SSDLite
+    normalising in the graph: --preprocess), once per session."""
+    import torch
+
+    from helpers.detectors import recalibrated_bn
+    from helpers.tool import DEMO_DETECTORS, run_main
+    files = {}
+
+    def get(kind):
+        if kind not in files:
+            d = tmp_path_factory.mktemp('det_onnx')
+            ckpt = torch.load(short_trained(kind)[0] / 'iter_2.pth', map_location='cpu',
+                              weights_only=False)
+            ckpt['state_dict'] = recalibrated_bn(kind, ckpt['state_dict'])
+            torch.save(ckpt, d / 'bn.pth')
+            extra = ['--preprocess'] if kind == 'ssdlite' else []
+            rc, log = run_main('tools/deployment/export_onnx.py', [
+                osp.join(ROOT, DEMO_DETECTORS[kind]), str(d / 'bn.pth'), '--out',
+                str(d / f'{kind}.onnx'), '--dynamic', '--score-thr', '0', *extra])
+            assert rc == 0, log[-3000:]
+            files[kind] = d / 'bn.pth', d / f'{kind}.onnx'
+        return files[kind]
+    return get

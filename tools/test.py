@@ -78,10 +78,10 @@ def main(argv=None):
     if onnx:
         import rexnet_mm.deploy.evaluation  # noqa: F401  registers ExportedDetector
         cfg.model = dict(type='ExportedDetector', path=args.checkpoint, backend=args.backend)
+        cfg.pop('data_preprocessor', None)  # (the file holds its normalisation)
     runner = build_runner(cfg)
     if onnx:
         runner.model.check_classes(runner.test_dataloader.dataset.metainfo.get('classes') or [])
-        warn_batch(runner, args.checkpoint)
     else:
         check_checkpoint_fits(runner.model, args.checkpoint, 'test')
     if args.out:
@@ -96,15 +96,6 @@ def main(argv=None):
     metrics = runner.test()
     teardown_distributed()
     return metrics
-
-
-def warn_batch(runner, path):
-    batch = runner.test_dataloader.batch_size
-    if batch and batch > 1:
-        print(f'[test] {path} runs image by image, each padded to its own size; mmdet at '
-              f'test_dataloader.batch_size={batch} pads each batch to its largest image, which '
-              f'moves detections near the padded edges: compare with the checkpoint at '
-              f'--cfg-options test_dataloader.batch_size=1', flush=True)
 
 
 if __name__ == '__main__':

@@ -32,6 +32,7 @@ class ExportedDetector(BaseModel):
         super().__init__(init_cfg=init_cfg)
         self.path = path
         self.detector = OnnxDetector(path, threads, backend=backend)
+        self._warned = False
         if classes is not None:
             self.check_classes(classes)
 
@@ -48,6 +49,12 @@ class ExportedDetector(BaseModel):
             raise DeployError(f'an exported detector ({self.path}) only predicts; '
                               f'mode {mode!r} needs the PyTorch model')
         size = self.detector.batch or len(inputs)  # the loader's batch, as one run
+        if size < len(inputs) and not self._warned:
+            self._warned = True
+            print(f'[test] {self.path} takes batches of {size}: the loader\'s batches of '
+                  f'{len(inputs)} run {size} at a time (mmdet pads a batch to its largest '
+                  f'image, so the numbers are those of batch {size}); export with --batch '
+                  f'{len(inputs)} or --dynamic to evaluate at {len(inputs)}', flush=True)
         imgs, metas = [i.numpy() for i in inputs], [s.metainfo for s in data_samples]
         return [pred for i in range(0, len(imgs), size)
                 for pred in self.detector.predict_batch(imgs[i:i + size], metas[i:i + size])]

@@ -48,6 +48,7 @@ class QuantOptions:
     backend: str = 'onnxruntime'  # the runtime the file is for
     per_channel: bool = True
     nodes: List[str] = field(default_factory=list)  # returned to float by --max-error
+    region: Optional[List[str]] = None  # the only nodes to quantize (None: all)
 
     def check(self) -> 'QuantOptions':
         if self.method not in METHODS:
@@ -71,20 +72,24 @@ class QuantOptions:
         return self.reduce_range == 'on'
 
 
-def split_exclusions(path: str, exclude: Sequence[str]) -> Tuple[List[str], List[str]]:
+def split_exclusions(path: str, exclude: Sequence[str],
+                     region: Optional[Sequence[str]] = None) -> Tuple[List[str], List[str]]:
     """(op types to quantize, node names to exclude): each entry of
     ``exclude`` is an op type of the graph or a node name; anything else is
-    refused, naming what the graph has."""
+    refused, naming what the graph has. With ``region``, the op types are
+    those of its nodes (nothing outside it is even calibrated)."""
     from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
     nodes = list(graph_nodes(path))
     types = sorted({n.op_type for n in nodes})
+    inside = types if region is None else sorted(
+        {n.op_type for n in nodes if n.name in set(region)})
     names = {n.name for n in nodes}
     unknown = [e for e in exclude if e not in types and e not in names]
     if unknown:
         raise DeployError(f'--exclude {" ".join(unknown)}: neither an op type nor a node name '
                           f'of {path}; its op types are {", ".join(types)}')
     # onnxruntime's default for static quantization: both registries
-    quantizable = [t for t in types if (t in QDQRegistry or t in QLinearOpsRegistry)
+    quantizable = [t for t in inside if (t in QDQRegistry or t in QLinearOpsRegistry)
                    and t not in exclude]
     return quantizable, [e for e in exclude if e in names]
 
@@ -94,6 +99,7 @@ def recipe(opts: QuantOptions, calibration: int) -> dict:
     return dict(method=opts.method, reduce_range=opts.reduce,
                 reduce_range_option=opts.reduce_range, backend=opts.backend,
                 exclude=opts.excluded, nodes=list(opts.nodes), per_channel=opts.per_channel,
+                region=None if opts.region is None else len(opts.region),
                 calibration_images=calibration, cpu=describe_cpu())
 
 
@@ -112,7 +118,7 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
     os.makedirs(tmp, exist_ok=True)
     try:
         pre = _pre or preprocess(src, osp.join(tmp, 'pre.onnx'))
-        op_types, excluded = split_exclusions(pre, opts.excluded)
+        op_types, excluded = split_exclusions(pre, opts.excluded, opts.region)
         out = osp.join(tmp, 'int8.onnx')
         method = {'minmax': CalibrationMethod.MinMax, 'percentile': CalibrationMethod.Percentile,
                   'entropy': CalibrationMethod.Entropy}[opts.method]
@@ -120,6 +126,7 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
                         per_channel=opts.per_channel, reduce_range=opts.reduce,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=method, op_types_to_quantize=op_types,
+                        nodes_to_quantize=opts.region,
                         nodes_to_exclude=excluded + list(opts.nodes),
                         extra_options={'CalibTensorRangeSymmetric': False})
         meta = {p.key: p.value for p in onnx.load(src, load_external_data=False).metadata_props}
@@ -146,7 +153,8 @@ def preprocess(src: str, out: str) -> str:
 
 def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOptions,
                        max_error: float, evaluate: Callable[[str], float],
-                       max_steps: int = 20, log=print) -> Tuple[float, List[dict]]:
+                       max_steps: int = 20, log=print,
+                       measure: str = 'median held-out logit error') -> Tuple[float, List[dict]]:
     """Accuracy-aware quantization: quantize and measure ``evaluate(int8
     path)`` (the median relative logit error on the held-out images); while
     it exceeds ``max_error``, try returning to float the next quantized node
@@ -161,7 +169,7 @@ def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOpti
         best, trial = osp.join(work, 'best.onnx'), osp.join(work, 'trial.onnx')
         quantize_int8(src, best, calibration, opts, _pre=pre)
         err = evaluate(best)
-        log(f'[quantize] median held-out logit error {100 * err:.2f}% (budget '
+        log(f'[quantize] {measure} {100 * err:.2f}% (budget '
             f'{100 * max_error:.2f}%)')
         rows = sqnr_report(pre, best, holdout, work)
         ranked = [r['node'] for r in sorted(
@@ -182,7 +190,7 @@ def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOpti
             if err <= max_error:
                 break
         if err > max_error:
-            raise DeployError(f'--max-error {max_error:g}: the held-out median logit error is '
+            raise DeployError(f'--max-error {max_error:g}: the {measure} is '
                               f'{err:.4g} with {len(opts.nodes)} nodes in float; nothing '
                               f'written. Try more calibration images, another --method or '
                               f'--exclude')

@@ -48,35 +48,43 @@ def measure(named_steps, mode, warmup, rounds, device, log=print):
 
 
 def table(results, batch, title):
-    lines = [title, '| model | mode | median ms/batch | img/s | ratio vs first |',
-             '|---|---|---|---|---|']
+    """Markdown: per model, the median time per batch and per image, images/s
+    and the speed per image relative to the first model. ``batch``: the batch
+    size of every model, or {name: batch size}."""
+    lines = [title, '| model | mode | median ms/batch | ms/img | img/s | ratio vs first |',
+             '|---|---|---|---|---|---|']
     for mode, times in results.items():
         first = None
         for name, ts in times.items():
-            med = statistics.median(ts)
-            first = first or med
-            lines.append(f'| {name} | {mode} | {med * 1e3:.1f} | {batch / med:.1f} | '
-                         f'{first / med:.2f}x |')
+            n = batch[name] if isinstance(batch, dict) else batch
+            per_img = statistics.median(ts) / n
+            first = first or per_img
+            lines.append(f'| {name} | {mode} | {per_img * n * 1e3:.1f} | {per_img * 1e3:.1f} | '
+                         f'{1 / per_img:.1f} | {first / per_img:.2f}x |')
     return '\n'.join(lines)
 
 
 def prepare_configs(configs, batch, h, w, device, modes):
     """[(name, model, eval step, train step)] for ``--configs`` specs
-    (``CONFIG``, ``CONFIG@ort`` or ``CONFIG@ov``)."""
+    (``CONFIG``, ``CONFIG@MODE``: ort or ov, then optionally -int8 and
+    -dynamic, e.g. ``CONFIG@ov-int8-dynamic``)."""
     named = []
     for c in configs:
         base, _, mode = c.partition('@')
-        if mode not in ('', 'ort', 'ov'):
-            raise UserError(f'config spec {c!r}: the mode after @ must be ort or ov (the '
-                            f'detector exported to ONNX, in onnxruntime or OpenVINO)')
+        backend, *extra = mode.split('-') if mode else ('', )
+        if backend not in ('', 'ort', 'ov') or not set(extra) <= {'int8', 'dynamic'}:
+            raise UserError(f'config spec {c!r}: the mode after @ must be ort or ov, optionally '
+                            f'followed by -int8 and -dynamic (the detector exported to ONNX, '
+                            f'in onnxruntime or OpenVINO, fp32 or int8, static or dynamic)')
         if mode and (device.type != 'cpu' or list(modes) != ['eval']):
             raise UserError(f'{c}: @{mode} times CPU inference: use --modes eval (and '
                             f'--device cpu)')
         if mode:
             print(f'[benchmark] exporting {base} to ONNX ...', flush=True)
-        backend = {'ort': 'onnxruntime', 'ov': 'openvino'}.get(mode)
-        model, ev, tr = config_steps(base, batch, h, w, device, backend,
-                                     torch.get_num_threads())
+        model, ev, tr = config_steps(base, batch, h, w, device,
+                                     {'ort': 'onnxruntime', 'ov': 'openvino'}.get(backend),
+                                     torch.get_num_threads(), int8='int8' in extra,
+                                     dynamic='dynamic' in extra)
         named.append((base.split('/')[-1].replace('.py', '') + (f'@{mode}' if mode else ''),
                       model, ev, tr))
     return named

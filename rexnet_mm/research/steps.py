@@ -43,7 +43,7 @@ class OnnxStep:
     input as the PyTorch paths."""
 
     def __init__(self, model, x, threads, int8=False, workdir=None, names=('input', ),
-                 backend='onnxruntime', quant=None):
+                 backend='onnxruntime', quant=None, detector=False, dynamic=False):
         import os
         import tempfile
         import warnings
@@ -56,13 +56,20 @@ class OnnxStep:
             warnings.simplefilter('ignore')  # the tracer's notes on shape arithmetic
             # a static graph of the timed batch (the legacy exporter: seconds,
             # where the dynamo exporter takes minutes on an fx-fused model)
-            torch.onnx.export(model.eval(), inputs, path, dynamo=False,
+            axes = {names[0]: {0: 'batch', 2: 'height', 3: 'width'},
+                    **{n: {0: 'batch'} for n in names[1:]}} if dynamic else None
+            torch.onnx.export(model.eval(), inputs, path, dynamo=False, dynamic_axes=axes,
                               input_names=list(names), opset_version=18)
         if int8:
             from ..deploy.quantize import QuantOptions, quantize_int8
-            calib = [{names[0]: torch.randn(inputs[0].shape).numpy()} for _ in range(4)]
-            path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'), calib,
-                                 quant or QuantOptions(backend=backend))
+            quant = quant or QuantOptions(backend=backend)
+            if detector:  # the detector recipe: post-processing in float
+                from ..deploy.quantize_det import detector_region
+                quant.region = detector_region(path)
+            calib = [{names[0]: torch.randn(inputs[0].shape).numpy(),
+                      **{n: t.numpy() for n, t in zip(names[1:], inputs[1:])}}
+                     for _ in range(4)]
+            path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'), calib, quant)
         self.path, self.threads = path, threads
         self.engine = open_engine(path, backend, threads)  # no spinning threads
         self.feed = {n: t.numpy() for n, t in zip(names, inputs)}
@@ -158,25 +165,29 @@ def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
     return eval_step, train_step
 
 
-def config_steps(config, batch, h, w, device, backend=None, threads=None):
+def config_steps(config, batch, h, w, device, backend=None, threads=None, int8=False,
+                 dynamic=False):
     """Inference and training steps of an mmdet detector or an mmseg
     segmentor on dummy HxW images (with dummy boxes or label maps). With
     ``backend`` ('onnxruntime' or 'openvino'): the detector's inference as
     exported by tools/deployment/export_onnx.py (rexnet_mm.deploy.detector:
-    the whole test path with NMS), in that runtime, on the same input."""
+    the whole test path with NMS, a static graph of the batch), in that
+    runtime, on the same input; ``int8``: quantized by the detector recipe
+    (rexnet_mm.deploy.quantize_det, calibrated on random input); ``dynamic``:
+    the graph with dynamic batch, height and width instead."""
     from ..runner.build import build_from_config, demo_det_batch, dummy_seg_samples
     model, scope = build_from_config(config)
     model = model.to(device)
     if backend:
         from ..deploy.detector import DetectorExport
-        if scope != 'mmdet' or batch != 1:
-            raise UserError(f'{config}@{backend}: the ONNX path times mmdet detectors at '
-                            f'--batch 1')
+        if scope != 'mmdet':
+            raise UserError(f'{config}@{backend}: the ONNX path times mmdet detectors')
         model.eval()
-        x = demo_det_batch(model, 1, h, w, training=False)['inputs']
+        x = demo_det_batch(model, batch, h, w, training=False)['inputs']
         net = DetectorExport(model).eval()
-        step = OnnxStep(net, (x, torch.tensor([float(h), float(w)])), threads,
-                        names=('img', 'img_shape'), backend=backend)
+        step = OnnxStep(net, (x, torch.tensor([[float(h), float(w)]] * batch)), threads,
+                        names=('img', 'img_shape'), backend=backend, int8=int8,
+                        detector=True, dynamic=dynamic)
         return model, step, None
     if scope == 'mmdet':
         data = demo_det_batch(model, batch, h, w, num_gt=6)

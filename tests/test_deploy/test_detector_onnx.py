@@ -12,82 +12,13 @@ pytest.importorskip('mmdet')
 pytest.importorskip('onnxruntime')
 
 from helpers.tool import ROOT  # noqa: E402
+from helpers.detectors import demo_model as _model  # noqa: E402
+from helpers.detectors import final_cfg as _model_cfg  # noqa: E402
 from helpers.tool import DEMO_DETECTORS, run_main  # noqa: E402
 
 PHOTO = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
                  'sample_data', 'grace_hopper.jpg')
 EXPORT = 'tools/deployment/export_onnx.py'
-
-
-def _model(kind, checkpoint, score_thr=0.0):
-    """The PyTorch oracle: the demo config with its checkpoint, reporting
-    every box (the heads have trained 2 iterations)."""
-    from mmengine.runner import load_checkpoint
-
-    from rexnet_mm.runner.build import build_from_config
-    model, _ = build_from_config(osp.join(ROOT, DEMO_DETECTORS[kind]))
-    load_checkpoint(model, str(checkpoint), map_location='cpu', logger='silent')
-    _model_cfg(model, kind).score_thr = score_thr
-    return model.eval()
-
-
-def _model_cfg(model, kind):
-    """The test_cfg that holds the final score threshold."""
-    return model.test_cfg if kind in ('ssdlite', 'retina') else model.test_cfg.rcnn
-
-
-# After 2 iterations the BN running statistics are still about the initial
-# ones (SSDLite's BN momentum is 0.03): features are then nearly the same for
-# every image, every candidate scores alike (100 boxes within 1e-6), and
-# 1e-7 float differences decide ties and NMS chains in any two runtimes. The
-# test checkpoints get BN statistics of a batch of images instead, so that
-# equality is about the graph, not about ties.
-
-
-def _recalibrated_bn(kind, state):
-    """The state with BN running statistics of 8 demo images (a cumulative
-    average over one batch)."""
-    from rexnet_mm.runner.build import build_from_config, demo_det_batch
-    model, _ = build_from_config(osp.join(ROOT, DEMO_DETECTORS[kind]))
-    model.load_state_dict(state)
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None
-    model.train()
-    with torch.no_grad():
-        feats = model.extract_feat(demo_det_batch(model, 8, 320, 320)['inputs'])
-        if kind == 'ssdlite':  # its head has BN too
-            model.bbox_head(feats)
-    state = model.state_dict()
-    if kind == 'retina':  # 2 iterations leave focal loss's prior (every score about 0.01):
-        state['bbox_head.retina_cls.bias'] += 3.  # lift them over the 0.05 bar
-    return state
-
-
-@pytest.fixture(scope='module')
-def exported(short_trained, tmp_path_factory):
-    """kind -> (checkpoint, .onnx): the 2-iteration demo detector with BN
-    statistics of real input, exported with a dynamic input size and score
-    threshold 0 (SSDLite normalising in the graph: --preprocess), once per
-    module."""
-    files = {}
-
-    def get(kind):
-        if kind not in files:
-            d = tmp_path_factory.mktemp('det_onnx')
-            ckpt = torch.load(short_trained(kind)[0] / 'iter_2.pth', map_location='cpu',
-                              weights_only=False)
-            ckpt['state_dict'] = _recalibrated_bn(kind, ckpt['state_dict'])
-            torch.save(ckpt, d / 'bn.pth')
-            extra = ['--preprocess'] if kind == 'ssdlite' else []
-            rc, log = run_main(EXPORT, [osp.join(ROOT, DEMO_DETECTORS[kind]),
-                                        str(d / 'bn.pth'), '--out', str(d / f'{kind}.onnx'),
-                                        '--dynamic', '--score-thr', '0', *extra])
-            assert rc == 0, log[-3000:]
-            files[kind] = d / 'bn.pth', d / f'{kind}.onnx'
-        return files[kind]
-    return get
 
 
 def _reproduced(model, det, batch, masks=False):
@@ -115,7 +46,7 @@ def _reproduced(model, det, batch, masks=False):
 
 
 @pytest.mark.parametrize('kind', list(DEMO_DETECTORS))
-def test_runtimes_give_mmdet_detections(kind, exported, tiny_coco):
+def test_runtimes_give_mmdet_detections(kind, det_onnx, tiny_coco):
     """One file with dynamic batch, height and width, in onnxruntime and in
     OpenVINO, against mmdet on the same batches: two generated images and a
     (portrait) photograph of three sizes as one batch, and the photograph
@@ -125,7 +56,7 @@ def test_runtimes_give_mmdet_detections(kind, exported, tiny_coco):
     Mask R-CNN's pasted masks agree too."""
     from rexnet_mm.deploy import OnnxDetector
     from rexnet_mm.deploy.backends import available
-    ckpt, path = exported(kind)
+    ckpt, path = det_onnx(kind)
     model = _model(kind, ckpt)
     images = sorted((tiny_coco / 'coco' / 'val').glob('*.png'))[:2] + [PHOTO]
     for backend in [b for b in ('onnxruntime', 'openvino') if available(b)]:
@@ -148,7 +79,7 @@ def test_score_thr_replaces_the_configs_threshold(kind, exported):
     from rexnet_mm.deploy.detector import DetectorExport
     from rexnet_mm.deploy.export_det import match_detections
     from rexnet_mm.runner.build import demo_det_batch
-    model = _model(kind, exported(kind)[0], score_thr=0.0)
+    model = _model(kind, det_onnx(kind)[0], score_thr=0.0)
     batch = demo_det_batch(model, 1, 320, 320, training=False)
     img, samples = batch['inputs'], batch['data_samples']
     with torch.no_grad():
@@ -166,12 +97,12 @@ def test_score_thr_replaces_the_configs_threshold(kind, exported):
 
 
 @pytest.mark.parametrize('kind', ['faster', 'retina'])
-def test_test_tool_on_onnx_equals_checkpoint(kind, exported, tiny_coco, tmp_path):
+def test_test_tool_on_onnx_equals_checkpoint(kind, det_onnx, tiny_coco, tmp_path):
     """tools/test.py CONFIG det.onnx evaluates with the config's COCO metric
     at test_dataloader.batch_size (2: each loader batch one run of the file,
     padded as mmdet pads it) and gives the checkpoint's mAP at that batch
     size, in onnxruntime and in OpenVINO."""
-    ckpt, path = exported(kind)
+    ckpt, path = det_onnx(kind)
     data = tiny_coco / 'coco'
     score = 'model.test_cfg.score_thr=0.0' if kind == 'retina' else \
         'model.test_cfg.rcnn.score_thr=0.0'
@@ -191,7 +122,7 @@ def test_test_tool_on_onnx_equals_checkpoint(kind, exported, tiny_coco, tmp_path
     assert all(abs(maps[0] - m) <= 0.002 for m in maps[1:]), maps
 
 
-def test_static_batch_with_the_default_axes(exported, tiny_coco, tmp_path):
+def test_static_batch_with_the_default_axes(det_onnx, tiny_coco, tmp_path):
     """--batch 2 without --shape: a static batch of 2 whose height and width
     stay dynamic, because the demo pipeline keeps the aspect ratio: the
     portrait photograph (225x192 after the 256x192 resize) fits, checked by
@@ -199,7 +130,7 @@ def test_static_batch_with_the_default_axes(exported, tiny_coco, tmp_path):
     as 2 + 1 (filled up); another batch size is refused."""
     from rexnet_mm.deploy import OnnxDetector
     from rexnet_mm.deploy.errors import DeployError
-    ckpt, _ = exported('faster')
+    ckpt, _ = det_onnx('faster')
     out = tmp_path / 'b2.onnx'
     images = [PHOTO] + [str(p) for p in sorted((tiny_coco / 'coco' / 'val').glob('*.png'))[:2]]
     rc, log = run_main(EXPORT, [osp.join(ROOT, DEMO_DETECTORS['faster']), str(ckpt), '--out',
@@ -242,8 +173,8 @@ def test_default_axes_take_every_size_the_pipeline_makes():
                           model)[1:] == (True, True)
 
 
-def test_infer_tool_draws_onnx_detections(exported, tmp_path):
-    _, path = exported('faster')
+def test_infer_tool_draws_onnx_detections(det_onnx, tmp_path):
+    _, path = det_onnx('faster')
     rc, out = run_main('tools/infer.py', [str(path), PHOTO, '--out-dir', str(tmp_path),
                                           '--score-thr', '0.0'])
     assert rc == 0, out[-3000:]

@@ -3,7 +3,8 @@
 
 Models are timed in interleaved rounds (A B C, C B A, A B C, ...) after a
 warm-up, so that machine noise hits all of them alike; the table shows the
-median time per batch, images/s and the ratio to the first model.
+median time per batch and per image, images/s and the speed per image
+relative to the first model.
 
     python tools/analysis/benchmark.py                       # ReXNet-1.0x vs timm, CPU
     python tools/analysis/benchmark.py --models rexnet:1.5x timm:rexnet_150 \\
@@ -21,13 +22,16 @@ dummy boxes or label maps:
         mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3plus_4xb2-80k_cityscapes-512x1024.py \\
         --batch 2 --size 512
 
-A detector config with @ort times its exported ONNX graph (the whole test
-path, NMS included) in onnxruntime, beside the same detector in eager PyTorch
-(inference at batch 1; --shape H W for a non-square input):
+A detector config with @ort / @ov times its exported ONNX graph (the whole
+test path, NMS included) in onnxruntime / OpenVINO, @ort-int8 / @ov-int8 the
+same file quantized by the detector recipe, beside the same detector in
+eager PyTorch (inference; --shape H W for a non-square input; several
+--batch sizes compare the time per image):
     python tools/analysis/benchmark.py --configs \\
         configs/detection/ssdlite_rexnet-1.0x_8xb24-600e_coco.py \\
         configs/detection/ssdlite_rexnet-1.0x_8xb24-600e_coco.py@ort \\
-        --batch 1 --size 320 --ort-profile
+        configs/detection/ssdlite_rexnet-1.0x_8xb24-600e_coco.py@ort-int8 \\
+        --batch 1 2 4 --size 320 --ort-profile
 """
 import argparse
 import sys
@@ -48,7 +52,9 @@ def main(argv=None):
     p.add_argument('--models', nargs='+', default=['rexnet:1.0x', 'timm:rexnet_100'])
     p.add_argument('--configs', nargs='+',
                    help='detector or segmentor configs (instead of --models)')
-    p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--batch', type=int, nargs='+', default=[16],
+                   help='batch size; several (--configs): each model at each, '
+                   'compared per image (default 16)')
     p.add_argument('--size', type=int, default=224)
     p.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                    help='input height and width (default: --size square)')
@@ -76,12 +82,21 @@ def main(argv=None):
     device = torch.device(args.device)
     torch.manual_seed(0)
     h, w = args.shape or (args.size, args.size)
+    batches = {}
     if args.configs:
-        named = prepare_configs(args.configs, args.batch, h, w, device, args.modes)
+        named = []
+        for b in args.batch:
+            for name, *rest in prepare_configs(args.configs, b, h, w, device, args.modes):
+                name += f' b{b}' if len(args.batch) > 1 else ''
+                named.append((name, *rest))
+                batches[name] = b
+    elif len(args.batch) > 1:
+        p.error('several --batch sizes apply to --configs')
     else:
         named = prepare_models(DEPLOY_PRESET if args.preset == 'deploy' else args.models,
-                               args.batch, args.size, device, args.modes, args.amp,
+                               args.batch[0], args.size, device, args.modes, args.amp,
                                args.channels_last)
+        batches = {name: args.batch[0] for name, *_ in named}
     results = {}
     for mode in args.modes:
         print(f'[benchmark] {mode}: {args.warmup} warm-up steps, {args.rounds} interleaved '
@@ -93,7 +108,8 @@ def main(argv=None):
     if any('@' in name for name in results.get('eval', {})):
         precision = 'precision and path per @mode'
     layout = ', channels_last' if args.channels_last else ''
-    print(table(results, args.batch, f'batch {args.batch}, {h}x{w}, {precision}'
+    print(table(results, batches, f'batch {" ".join(map(str, args.batch))}, {h}x{w}, '
+                f'{precision}'
                 f'{layout}, {dev}, torch {torch.__version__}'))
     if args.ort_profile:
         print('\n'.join(ort_profiles(named)))

@@ -1,11 +1,21 @@
 #!/usr/bin/env python
-"""int8 post-training quantization of an exported classifier (onnxruntime's
-static quantization, QDQ: the same .onnx format, run by onnxruntime and
-OpenVINO), calibrated on images through the model's own preprocessing.
+"""int8 post-training quantization of an exported classifier or detector
+(onnxruntime's static quantization, QDQ: the same .onnx format, run by
+onnxruntime and OpenVINO), calibrated on images through the model's own
+preprocessing.
 
     python tools/deployment/quantize_onnx.py rexnet.onnx --calib data/demo_cls/train \\
         --out rexnet-int8.onnx [--backend openvino] [--num 64] [--method minmax] \\
         [--reduce-range auto] [--exclude Sigmoid Mul] [--report sqnr.md] [--max-error 0.02]
+    python tools/deployment/quantize_onnx.py det.onnx --calib data/demo_coco/train \\
+        --out det-int8.onnx [--max-error 0.05]
+
+Detectors: the backbone and neck in int8 and the heads' weighted layers;
+the post-processing (scores, top-k, box decoding, NMS, RoiAlign) stays
+float, found from the graph (rexnet_mm/deploy/quantize_det.py). Their
+--max-error is the share of the fp32 file's confident detections (score >=
+0.3) on the held-out images that the int8 file misses (same label, IoU >=
+0.5). Measure the mAP with tools/test.py CONFIG det-int8.onnx.
 
 --backend: the runtime the file is for; it picks the default --exclude (what
 runs fastest there at the same accuracy: docs/deploy.md) and, with
@@ -34,7 +44,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split('\n\n', 2)[2])
-    p.add_argument('model', help='a classifier written by tools/deployment/export_onnx.py')
+    p.add_argument('model', help='a classifier or detector written by '
+                   'tools/deployment/export_onnx.py')
     p.add_argument('--calib', nargs='+', required=True, help='calibration images or folders '
                    '(searched recursively; links to folders are not followed)')
     p.add_argument('--num', type=int, default=64, help='images used (default 64)')
@@ -51,7 +62,8 @@ def parse_args(argv=None):
                    'default: the --backend\'s, see above)')
     p.add_argument('--report', help='write the per-tensor SQNR table here (.md or .csv)')
     p.add_argument('--max-error', type=float,
-                   help='median relative logit error allowed on held-out images (0-1)')
+                   help='median relative logit error allowed on held-out images (0-1); '
+                   'detectors: the share of confident detections missed')
     p.add_argument('--max-tries', type=int, default=20,
                    help='--max-error: nodes tried in float at most (default 20)')
     p.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
@@ -84,16 +96,20 @@ def main(argv=None):
         check_image(img, '--calib image', args.max_pixels)
     from rexnet_mm.deploy import require
     require('onnx', 'onnxruntime', args.backend)
+    from rexnet_mm.deploy import read_meta
     from rexnet_mm.deploy.quantize import quantize_classifier
+    from rexnet_mm.deploy.quantize_det import quantize_detector
+    quantize = quantize_detector if read_meta(args.model)['kind'] == 'detector' else \
+        quantize_classifier
     opts = QuantOptions(method=args.method, reduce_range=args.reduce_range,
                         exclude=args.exclude, backend=args.backend).check()
     print(f'[quantize] {len(images)} images from {" ".join(args.calib)}', flush=True)
-    out = quantize_classifier(args.model, args.out, images, opts, report=args.report,
+    out = quantize(args.model, args.out, images, opts, report=args.report,
                               max_error=args.max_error, max_tries=args.max_tries,
                               max_pixels=args.max_pixels)
     print(f'[quantize] wrote {args.out} ({osp.getsize(args.out) / 1e6:.1f} MB, from '
           f'{osp.getsize(args.model) / 1e6:.1f} MB)'
-          + (f'; held-out median logit error {100 * out["error"]:.2f}%'
+          + (f'; held-out error {100 * out["error"]:.2f}%'
              if out['error'] is not None else '')
           + (f'; report {args.report}' if args.report else ''))
     return 0

@@ -1,0 +1,136 @@
+"""int8 detectors: the classifier recipe (:mod:`.quantize`) on a file
+written by the detector export, with its post-processing kept in float.
+
+What is quantized is found from the graph itself: the exporter names every
+node after the module that made it (``/backbone/...``, ``/neck/...``,
+``/rpn_head/...``, ``/roi_head``'s ``/bbox_head/...``), and the post-processing
+(score activations, top-k, box decoding, thresholds, NMS, RoiAlign, the
+outputs' padding) is written by the adapters outside any module, at the
+graph's top level. So:
+
+- backbone and neck: every op the runtime's recipe quantizes (its default
+  ``exclude`` applies, as for classifiers);
+- heads: their weighted layers only (Conv, ConvTranspose, Gemm, MatMul);
+- the top level: nothing, not even calibrated.
+
+``--max-error`` is in a detector's terms: the share of the fp32 file's
+confident detections (score >= :data:`CONFIDENT`) on the held-out images
+that the int8 file misses (no detection of the same label with IoU >= 0.5).
+"""
+import os
+import os.path as osp
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from ..utils.files import partial_path, publish, remove_quietly
+from .errors import DeployError
+from .qdq_report import graph_nodes, sqnr_report, write_report
+from .quantize import QuantOptions, preprocess, quantize_int8, quantize_to_budget
+
+FEATURES = ('backbone', 'neck')  # module scopes quantized whole
+WEIGHTED = ('Conv', 'ConvTranspose', 'Gemm', 'MatMul')  # all that heads quantize
+CONFIDENT = 0.3
+MISSED = 'share of confident fp32 detections missed on held-out images'
+
+
+def detector_region(path: str) -> List[str]:
+    """The nodes of an exported detector that int8 may take (see above)."""
+    region = []
+    for n in graph_nodes(path):
+        parts = n.name.split('/')  # '/neck/fpn_convs.0/conv/Conv': ['', 'neck', ...]
+        if len(parts) < 3 or not n.name.startswith('/'):
+            continue  # the top level: post-processing
+        if parts[1] in FEATURES or n.op_type in WEIGHTED:
+            region.append(n.name)
+    if not any(n.startswith('/backbone/') for n in region):
+        raise DeployError(f'{path}: no /backbone/ nodes; was it written by '
+                          f'tools/deployment/export_onnx.py?')
+    return region
+
+
+def missed_share(refs, gots, min_score: float = CONFIDENT, min_iou: float = 0.5) -> float:
+    """Of the reference detections scoring >= ``min_score`` (DetDataSamples),
+    the share without a detection of the same label at IoU >= ``min_iou``
+    in ``gots``."""
+    from mmdet.structures.bbox import bbox_overlaps
+    missed = total = 0
+    for ref, got in zip(refs, gots):
+        ref, got = ref.pred_instances, got.pred_instances
+        keep = ref.scores >= min_score
+        boxes, labels = ref.bboxes[keep], ref.labels[keep]
+        total += len(boxes)
+        if len(boxes) == 0:
+            continue
+        if len(got) == 0:
+            missed += len(boxes)
+            continue
+        iou = bbox_overlaps(boxes.float(), got.bboxes.float())
+        hit = ((iou >= min_iou) & (labels[:, None] == got.labels[None])).any(1)
+        missed += int((~hit).sum())
+    return missed / total if total else 0.
+
+
+def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOptions,
+                      report: Optional[str] = None, max_error: Optional[float] = None,
+                      holdout: float = 0.25, max_tries: int = 20,
+                      max_pixels: Optional[int] = None, log=print) -> dict:
+    """The int8 recipe on an exported detector: calibration feeds from its own
+    pipeline (one image per run, a static batch filled with copies);
+    ``max_error``: :data:`MISSED` (:func:`quantize_to_budget`); ``report``:
+    the SQNR table. Nothing is written unless all succeeds. Returns
+    {'error': the held-out share missed or None, 'rows': the report}."""
+    from .runtime import OnnxDetector
+    kw = dict(max_pixels=max_pixels) if max_pixels else {}
+    det = OnnxDetector(src, **kw)
+    opts.region = detector_region(src)
+    held = set(range(0, len(images), max(1, round(1 / holdout)))) if max_error else set()
+    if max_error and (not held or len(held) == len(images)):
+        raise DeployError(f'--max-error needs images to calibrate on and to hold out: give at '
+                          f'least 2 (got {len(images)})')
+    calib, hold = [], []
+    for i, path in enumerate(images):
+        data = det.load(path)
+        img, meta = data['inputs'].numpy(), data['data_samples'].metainfo
+        (hold if i in held else calib).append((img, meta))
+        if (i + 1) % 16 == 0 or i + 1 == len(images):
+            log(f'[quantize]   preprocessed {i + 1}/{len(images)} images')
+
+    def feed(img, meta):
+        n = det.batch or 1
+        return det.graph_inputs([img] * n, [meta] * n)
+    feeds = [feed(*c) for c in calib]
+    log(f'[quantize] detector: {len(opts.region)} nodes of the backbone, neck and heads may '
+        f'be int8, post-processing float; calibrating on {len(calib)} images ({opts.method}, '
+        f'reduce_range {"on" if opts.reduce else "off"}, float: '
+        f'{" ".join(opts.excluded) or "none"})' + (f', {len(hold)} held out' if hold else ''))
+    work = partial_path(dst, 'quantize')
+    os.makedirs(work, exist_ok=True)
+    try:
+        trial = osp.join(work, 'int8.onnx')
+        err = None
+        if max_error:
+            fp32 = det if opts.backend == 'onnxruntime' else OnnxDetector(
+                src, backend=opts.backend, **kw)
+            refs = [fp32.predict(*h) for h in hold]
+
+            def evaluate(path):
+                q = OnnxDetector(path, backend=opts.backend, **kw)
+                return missed_share(refs, [q.predict(*h) for h in hold])
+            err, rows = quantize_to_budget(src, trial, feeds, [feed(*h) for h in hold], opts,
+                                           max_error, evaluate, max_tries, log=log,
+                                           measure=MISSED)
+        else:
+            quantize_int8(src, trial, feeds, opts)
+            rows = sqnr_report(preprocess(src, osp.join(work, 'pre.onnx')), trial,
+                               feeds[:4], work) if report else []
+        if report:
+            write_report(rows, report)
+        publish(trial, dst)
+    finally:
+        remove_quietly(work)
+    return dict(error=err, rows=rows)
+
+
+def feeds_equal(a: dict, b: dict) -> bool:  # pragma: no cover - debugging aid
+    return all(np.array_equal(a[k], b[k]) for k in a)
