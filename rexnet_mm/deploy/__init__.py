@@ -11,7 +11,8 @@ from .backends.onnxruntime import session
 from .errors import DeployError, MetadataError
 from .loading import load_for_inference
 from .metadata import META_KEY
-from .runtime import OnnxClassifier, OnnxDetector, load_exported, read_meta
+from .runtime import OnnxClassifier, load_exported, read_meta
+from .runtime_det import OnnxDetector
 
 __all__ = ['BACKENDS', 'DeployError', 'META_KEY', 'MetadataError', 'OnnxClassifier',
            'OnnxDetector', 'list_images', 'load_exported', 'load_for_inference', 'open_engine',

@@ -8,7 +8,7 @@ from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 
 from .errors import DeployError
-from .runtime import OnnxDetector
+from .runtime_det import OnnxDetector
 
 
 @MODELS.register_module(name='ExportedDetector')

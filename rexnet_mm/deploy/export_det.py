@@ -125,7 +125,7 @@ def check_detector(opts, model, path: str) -> float:
     reproduces (same label, IoU >= 0.99, score within 1e-3); a DeployError
     under 99% in any of them."""
     from .backends import checked_backends
-    from .runtime import OnnxDetector
+    from .runtime_det import OnnxDetector
     worst = 1.
     for backend in checked_backends(opts.backends):
         det = OnnxDetector(path, backend=backend)

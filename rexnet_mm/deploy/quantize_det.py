@@ -10,7 +10,8 @@ graph's top level. So:
 
 - backbone and neck: every op the runtime's recipe quantizes (its default
   ``exclude`` applies, as for classifiers);
-- heads: their weighted layers only (Conv, ConvTranspose, Gemm, MatMul);
+- heads: their convolutions only (:data:`WEIGHTED`; the RoI bbox head's fully
+  connected layers stay float, by measurement);
 - the top level: nothing, not even calibrated.
 
 ``--max-error`` is in a detector's terms: the share of the fp32 file's
@@ -29,8 +30,12 @@ from .qdq_report import graph_nodes, sqnr_report, write_report
 from .quantize import QuantOptions, preprocess, quantize_int8, quantize_to_budget
 
 FEATURES = ('backbone', 'neck')  # module scopes quantized whole
-WEIGHTED = ('Conv', 'ConvTranspose', 'Gemm', 'MatMul')  # all that heads quantize
+# what the heads quantize: their convolutions. The RoI bbox head's fully connected
+# layers (Gemm) stay float: in int8 they cost the demo Faster R-CNN bbox mAP for
+# little speed (docs/deploy.md)
+WEIGHTED = ('Conv', 'ConvTranspose')
 CONFIDENT = 0.3
+TWO_STAGE = ('faster_rcnn', 'mask_rcnn')
 MISSED = 'share of confident fp32 detections missed on held-out images'
 
 
@@ -80,9 +85,14 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
     ``max_error``: :data:`MISSED` (:func:`quantize_to_budget`); ``report``:
     the SQNR table. Nothing is written unless all succeeds. Returns
     {'error': the held-out share missed or None, 'rows': the report}."""
-    from .runtime import OnnxDetector
+    from .runtime_det import OnnxDetector
     kw = dict(max_pixels=max_pixels) if max_pixels else {}
     det = OnnxDetector(src, **kw)
+    if opts.method != 'minmax' and det.meta['detector'] in TWO_STAGE:
+        raise DeployError(f'--method {opts.method}: onnxruntime\'s histogram calibration stacks '
+                          f'each tensor over the images, but the RoI heads of {src} (a '
+                          f'{det.meta["detector"]}) have as many rows as proposals or '
+                          f'detections; use --method minmax')
     opts.region = detector_region(src)
     held = set(range(0, len(images), max(1, round(1 / holdout)))) if max_error else set()
     if max_error and (not held or len(held) == len(images)):
@@ -96,9 +106,15 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
         if (i + 1) % 16 == 0 or i + 1 == len(images):
             log(f'[quantize]   preprocessed {i + 1}/{len(images)} images')
 
+    # histogram calibration (percentile, entropy) stacks each tensor over the
+    # feeds: then one size for all (the largest, padded as mmdet pads a batch)
+    sizes = [det.graph_inputs([img], [meta])['img'].shape[2:] for img, meta in calib + hold]
+    size = tuple(max(s[i] for s in sizes) for i in (0, 1)) if opts.method != 'minmax' else None
+
     def feed(img, meta):
         n = det.batch or 1
-        return det.graph_inputs([img] * n, [meta] * n)
+        x = det.graph_inputs([img] * n, [meta] * n)
+        return pad_to(x, size) if size else x
     feeds = [feed(*c) for c in calib]
     log(f'[quantize] detector: {len(opts.region)} nodes of the backbone, neck and heads may '
         f'be int8, post-processing float; calibrating on {len(calib)} images ({opts.method}, '
@@ -132,5 +148,10 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
     return dict(error=err, rows=rows)
 
 
-def feeds_equal(a: dict, b: dict) -> bool:  # pragma: no cover - debugging aid
-    return all(np.array_equal(a[k], b[k]) for k in a)
+def pad_to(feed: dict, size) -> dict:
+    """``feed``'s image batch zero-padded at the bottom and right to ``size``
+    (H, W), as mmdet pads a batch (the graph zeroes what it pads itself)."""
+    img = feed['img']
+    out = np.zeros(img.shape[:2] + tuple(size), img.dtype)
+    out[:, :, :img.shape[2], :img.shape[3]] = img
+    return dict(feed, img=out)

@@ -30,10 +30,11 @@ def int8_faster(det_onnx, tiny_coco, tmp_path_factory):
 
 
 def test_post_processing_stays_float(int8_faster):
-    """Only the backbone, neck and heads' weighted layers take int8: every
+    """Only the backbone, neck and heads' convolutions take int8: every
     QuantizeLinear quantizes a graph input, a weight or the output of a node
-    of that region, never a score, box, top-k, NMS or RoiAlign tensor; and
-    the backbone, the RPN head and the RoI bbox head all have int8 layers."""
+    of that region, never a score, box, top-k, NMS or RoiAlign tensor; the
+    backbone, neck and RPN head have int8 convolutions, the RoI bbox head's
+    fully connected layers stay float (the recipe's measured choice)."""
     import onnx
 
     from rexnet_mm.deploy.quantize_det import detector_region
@@ -49,8 +50,9 @@ def test_post_processing_stays_float(int8_faster):
     weighted = {n.name for n in graph.node if n.op_type in ('Conv', 'Gemm')
                 and any(producer.get(i) is not None
                         and producer[i].op_type == 'DequantizeLinear' for i in n.input[1:2])}
-    for scope in ('/backbone/', '/neck/', '/rpn_head/', '/bbox_head/'):
+    for scope in ('/backbone/', '/neck/', '/rpn_head/'):
         assert any(n.startswith(scope) for n in weighted), scope
+    assert not any(n.startswith('/bbox_head/') for n in weighted)
     post = [n for n in graph.node if n.op_type in ('NonMaxSuppression', 'TopK', 'RoiAlign')]
     assert post and not any(n.name in region for n in post)
     assert report.read_text().startswith('| kind | tensor | node |')

@@ -11,9 +11,9 @@ import torch
 pytest.importorskip('mmdet')
 pytest.importorskip('onnxruntime')
 
-from helpers.tool import ROOT  # noqa: E402
 from helpers.detectors import demo_model as _model  # noqa: E402
 from helpers.detectors import final_cfg as _model_cfg  # noqa: E402
+from helpers.tool import ROOT  # noqa: E402
 from helpers.tool import DEMO_DETECTORS, run_main  # noqa: E402
 
 PHOTO = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
@@ -70,7 +70,7 @@ def test_runtimes_give_mmdet_detections(kind, det_onnx, tiny_coco):
 
 
 @pytest.mark.parametrize('kind', ['ssdlite', 'faster'])
-def test_score_thr_replaces_the_configs_threshold(kind, exported):
+def test_score_thr_replaces_the_configs_threshold(kind, det_onnx):
     """DetectorExport(score_thr=T) (export_onnx.py --score-thr T) keeps what
     mmdet's own predict keeps at threshold T, whatever the config says: here
     the config says 0 and T leaves the top 10 of its detections."""

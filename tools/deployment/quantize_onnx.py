@@ -105,8 +105,8 @@ def main(argv=None):
                         exclude=args.exclude, backend=args.backend).check()
     print(f'[quantize] {len(images)} images from {" ".join(args.calib)}', flush=True)
     out = quantize(args.model, args.out, images, opts, report=args.report,
-                              max_error=args.max_error, max_tries=args.max_tries,
-                              max_pixels=args.max_pixels)
+                   max_error=args.max_error, max_tries=args.max_tries,
+                   max_pixels=args.max_pixels)
     print(f'[quantize] wrote {args.out} ({osp.getsize(args.out) / 1e6:.1f} MB, from '
           f'{osp.getsize(args.model) / 1e6:.1f} MB)'
           + (f'; held-out error {100 * out["error"]:.2f}%'

@@ -8,7 +8,7 @@ re-expressed with ``torchvision.ops.nms`` (ONNX NonMaxSuppression, class-
 aware through mmdet's coordinate offset) and ``torchvision.ops.roi_align``
 (ONNX RoiAlign, half_pixel for mmcv's ``aligned=True``). Nothing in mmdet is
 patched. Boxes come out in the coordinates of the graph's input; the
-runtime (:class:`rexnet_mm.deploy.runtime.OnnxDetector`) divides them by the
+runtime (:class:`rexnet_mm.deploy.runtime_det.OnnxDetector`) divides them by the
 resize factor and pastes the masks, as ``rescale=True`` does.
 
 Inputs: ``img`` [B, 3, H, W] (normalised, or with ``preprocess`` the BGR
