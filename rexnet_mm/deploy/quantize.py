@@ -154,7 +154,7 @@ def preprocess(src: str, out: str) -> str:
 def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOptions,
                        max_error: float, evaluate: Callable[[str], float],
                        max_steps: int = 20, log=print,
-                       measure: str = 'median held-out logit error') -> Tuple[float, List[dict]]:
+                       measure: str = 'held-out median logit error') -> Tuple[float, List[dict]]:
     """Accuracy-aware quantization: quantize and measure ``evaluate(int8
     path)`` (the median relative logit error on the held-out images); while
     it exceeds ``max_error``, try returning to float the next quantized node
@@ -219,10 +219,7 @@ def quantize_classifier(src: str, dst: str, images: Sequence[str], opts: QuantOp
     def feed(path):
         return {clf.input.name: np.repeat(clf.preprocess(path)[None], batch, axis=0)}
 
-    held = set(range(0, len(images), max(1, round(1 / holdout)))) if max_error else set()
-    if max_error and (not held or len(held) == len(images)):
-        raise DeployError(f'--max-error needs images to calibrate on and to hold out: give at '
-                          f'least 2 (got {len(images)})')
+    held = held_out(len(images), holdout if max_error else 0)
     calib, hold = [], []
     for i, path in enumerate(images):
         (hold if i in held else calib).append(feed(path))
@@ -231,28 +228,50 @@ def quantize_classifier(src: str, dst: str, images: Sequence[str], opts: QuantOp
     log(f'[quantize] calibrating on {len(calib)} images ({opts.method}, reduce_range '
         f'{"on" if opts.reduce else "off"}, float: {" ".join(opts.excluded) or "none"})'
         + (f', {len(hold)} held out' if hold else ''))
+    fp32 = clf if opts.backend == 'onnxruntime' or not hold else OnnxClassifier(
+        src, backend=opts.backend, **kw)
+    ref = [fp32.run(f[clf.input.name]) for f in hold]
+
+    def evaluate(path):
+        q = OnnxClassifier(path, backend=opts.backend, **kw)
+        return agreement(ref, [q.run(f[clf.input.name]) for f in hold])['median_error']
+    return finish_recipe(src, dst, calib, hold, opts, evaluate, max_error, max_tries, report,
+                         calib[:16], log)
+
+
+def held_out(n: int, share: float) -> set:
+    """Indices of ``share`` of ``n`` images, spread evenly (none for 0); a
+    DeployError unless some are left to calibrate on."""
+    held = set(range(0, n, max(1, round(1 / share)))) if share else set()
+    if share and (not held or len(held) == n):
+        raise DeployError(f'--max-error needs images to calibrate on and to hold out: give at '
+                          f'least 2 (got {n})')
+    return held
+
+
+def finish_recipe(src: str, dst: str, calib, hold, opts: QuantOptions,
+                  evaluate: Optional[Callable[[str], float]], max_error: Optional[float],
+                  max_tries: int, report: Optional[str], report_feeds, log=print,
+                  measure: str = 'held-out median logit error') -> dict:
+    """Quantize ``src`` on the ``calib`` feeds, to the ``max_error`` budget of
+    ``evaluate`` when one is given (:func:`quantize_to_budget`), write the
+    SQNR ``report`` (on ``report_feeds``) and publish ``dst``: all or
+    nothing. Returns {'error': the held-out error or None, 'rows', 'measure'}."""
     work = partial_path(dst, 'quantize')
     os.makedirs(work, exist_ok=True)
     try:
         trial = osp.join(work, 'int8.onnx')
         err = None
         if max_error:
-            fp32 = clf if opts.backend == 'onnxruntime' else OnnxClassifier(
-                src, backend=opts.backend, **kw)
-            ref = [fp32.run(f[clf.input.name]) for f in hold]
-
-            def evaluate(path):
-                q = OnnxClassifier(path, backend=opts.backend, **kw)
-                return agreement(ref, [q.run(f[clf.input.name]) for f in hold])['median_error']
             err, rows = quantize_to_budget(src, trial, calib, hold, opts, max_error, evaluate,
-                                           max_tries, log=log)
+                                           max_tries, log=log, measure=measure)
         else:
             quantize_int8(src, trial, calib, opts)
             rows = sqnr_report(preprocess(src, osp.join(work, 'pre.onnx')), trial,
-                               calib[:16], work) if report else []
+                               report_feeds, work) if report else []
         if report:
             write_report(rows, report)
         publish(trial, dst)
     finally:
         remove_quietly(work)
-    return dict(error=err, rows=rows)
+    return dict(error=err, rows=rows, measure=measure)

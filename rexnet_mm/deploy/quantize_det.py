@@ -18,16 +18,13 @@ graph's top level. So:
 confident detections (score >= :data:`CONFIDENT`) on the held-out images
 that the int8 file misses (no detection of the same label with IoU >= 0.5).
 """
-import os
-import os.path as osp
 from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..utils.files import partial_path, publish, remove_quietly
 from .errors import DeployError
-from .qdq_report import graph_nodes, sqnr_report, write_report
-from .quantize import QuantOptions, preprocess, quantize_int8, quantize_to_budget
+from .qdq_report import graph_nodes
+from .quantize import QuantOptions, finish_recipe, held_out
 
 FEATURES = ('backbone', 'neck')  # module scopes quantized whole
 # what the heads quantize: their convolutions. The RoI bbox head's fully connected
@@ -36,7 +33,7 @@ FEATURES = ('backbone', 'neck')  # module scopes quantized whole
 WEIGHTED = ('Conv', 'ConvTranspose')
 CONFIDENT = 0.3
 TWO_STAGE = ('faster_rcnn', 'mask_rcnn')
-MISSED = 'share of confident fp32 detections missed on held-out images'
+MISSED = 'held-out share of confident fp32 detections missed'
 
 
 def detector_region(path: str) -> List[str]:
@@ -94,10 +91,7 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
                           f'{det.meta["detector"]}) have as many rows as proposals or '
                           f'detections; use --method minmax')
     opts.region = detector_region(src)
-    held = set(range(0, len(images), max(1, round(1 / holdout)))) if max_error else set()
-    if max_error and (not held or len(held) == len(images)):
-        raise DeployError(f'--max-error needs images to calibrate on and to hold out: give at '
-                          f'least 2 (got {len(images)})')
+    held = held_out(len(images), holdout if max_error else 0)
     calib, hold = [], []
     for i, path in enumerate(images):
         data = det.load(path)
@@ -108,8 +102,10 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
 
     # histogram calibration (percentile, entropy) stacks each tensor over the
     # feeds: then one size for all (the largest, padded as mmdet pads a batch)
-    sizes = [det.graph_inputs([img], [meta])['img'].shape[2:] for img, meta in calib + hold]
-    size = tuple(max(s[i] for s in sizes) for i in (0, 1)) if opts.method != 'minmax' else None
+    size = None
+    if opts.method != 'minmax':
+        sizes = [det.graph_inputs([img], [meta])['img'].shape[2:] for img, meta in calib + hold]
+        size = tuple(max(s[i] for s in sizes) for i in (0, 1))
 
     def feed(img, meta):
         n = det.batch or 1
@@ -120,32 +116,15 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
         f'be int8, post-processing float; calibrating on {len(calib)} images ({opts.method}, '
         f'reduce_range {"on" if opts.reduce else "off"}, float: '
         f'{" ".join(opts.excluded) or "none"})' + (f', {len(hold)} held out' if hold else ''))
-    work = partial_path(dst, 'quantize')
-    os.makedirs(work, exist_ok=True)
-    try:
-        trial = osp.join(work, 'int8.onnx')
-        err = None
-        if max_error:
-            fp32 = det if opts.backend == 'onnxruntime' else OnnxDetector(
-                src, backend=opts.backend, **kw)
-            refs = [fp32.predict(*h) for h in hold]
+    fp32 = det if opts.backend == 'onnxruntime' or not hold else OnnxDetector(
+        src, backend=opts.backend, **kw)
+    refs = [fp32.predict(*h) for h in hold]
 
-            def evaluate(path):
-                q = OnnxDetector(path, backend=opts.backend, **kw)
-                return missed_share(refs, [q.predict(*h) for h in hold])
-            err, rows = quantize_to_budget(src, trial, feeds, [feed(*h) for h in hold], opts,
-                                           max_error, evaluate, max_tries, log=log,
-                                           measure=MISSED)
-        else:
-            quantize_int8(src, trial, feeds, opts)
-            rows = sqnr_report(preprocess(src, osp.join(work, 'pre.onnx')), trial,
-                               feeds[:4], work) if report else []
-        if report:
-            write_report(rows, report)
-        publish(trial, dst)
-    finally:
-        remove_quietly(work)
-    return dict(error=err, rows=rows)
+    def evaluate(path):
+        q = OnnxDetector(path, backend=opts.backend, **kw)
+        return missed_share(refs, [q.predict(*h) for h in hold])
+    return finish_recipe(src, dst, feeds, [feed(*h) for h in hold], opts, evaluate, max_error,
+                         max_tries, report, feeds[:4], log, measure=MISSED)
 
 
 def pad_to(feed: dict, size) -> dict:

@@ -109,7 +109,7 @@ def main(argv=None):
                    max_pixels=args.max_pixels)
     print(f'[quantize] wrote {args.out} ({osp.getsize(args.out) / 1e6:.1f} MB, from '
           f'{osp.getsize(args.model) / 1e6:.1f} MB)'
-          + (f'; held-out error {100 * out["error"]:.2f}%'
+          + (f'; {out["measure"]} {100 * out["error"]:.2f}%'
              if out['error'] is not None else '')
           + (f'; report {args.report}' if args.report else ''))
     return 0
