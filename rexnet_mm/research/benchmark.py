@@ -90,6 +90,18 @@ def prepare_configs(configs, batch, h, w, device, modes):
     return named
 
 
+def prepare_configs_at(configs, batches, h, w, device, modes):
+    """:func:`prepare_configs` at each batch size of ``batches`` (names get
+    ' bN' when there are several): (named steps, {name: batch size})."""
+    named, sizes = [], {}
+    for b in batches:
+        for name, *rest in prepare_configs(configs, b, h, w, device, modes):
+            name += f' b{b}' if len(batches) > 1 else ''
+            named.append((name, *rest))
+            sizes[name] = b
+    return named, sizes
+
+
 def prepare_models(specs, batch, size, device, modes, amp=None, channels_last=False):
     """[(name, model, eval step, train step)] for model specs
     (``KIND:NAME`` or ``KIND:NAME@MODE``, see :data:`MODES`)."""

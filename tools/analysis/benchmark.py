@@ -39,9 +39,21 @@ import sys
 import torch
 
 from rexnet_mm.research.benchmark import (DEPLOY_PRESET, MODES, measure, ort_profiles,
-                                          prepare_configs, prepare_models, table)
+                                          prepare_configs_at, prepare_models, table)
 from rexnet_mm.utils.cpu import describe_cpu
 from rexnet_mm.utils.errors import one_line_errors
+
+
+def title(args, h, w, device, results) -> str:
+    """The table's first line: batch, size, precision, layout, device."""
+    dev = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
+        f'{describe_cpu()}, {torch.get_num_threads()} threads'
+    precision = f'autocast {args.amp}' if args.amp else 'fp32'
+    if any('@' in name for name in results.get('eval', {})):
+        precision = 'precision and path per @mode'
+    layout = ', channels_last' if args.channels_last else ''
+    return (f'batch {" ".join(map(str, args.batch))}, {h}x{w}, {precision}{layout}, {dev}, '
+            f'torch {torch.__version__}')
 
 
 @one_line_errors
@@ -82,14 +94,8 @@ def main(argv=None):
     device = torch.device(args.device)
     torch.manual_seed(0)
     h, w = args.shape or (args.size, args.size)
-    batches = {}
     if args.configs:
-        named = []
-        for b in args.batch:
-            for name, *rest in prepare_configs(args.configs, b, h, w, device, args.modes):
-                name += f' b{b}' if len(args.batch) > 1 else ''
-                named.append((name, *rest))
-                batches[name] = b
+        named, batches = prepare_configs_at(args.configs, args.batch, h, w, device, args.modes)
     elif len(args.batch) > 1:
         p.error('several --batch sizes apply to --configs')
     else:
@@ -102,15 +108,7 @@ def main(argv=None):
         print(f'[benchmark] {mode}: {args.warmup} warm-up steps, {args.rounds} interleaved '
               f'rounds', flush=True)
         results[mode] = measure(named, mode, args.warmup, args.rounds, device)
-    dev = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
-        f'{describe_cpu()}, {torch.get_num_threads()} threads'
-    precision = f'autocast {args.amp}' if args.amp else 'fp32'
-    if any('@' in name for name in results.get('eval', {})):
-        precision = 'precision and path per @mode'
-    layout = ', channels_last' if args.channels_last else ''
-    print(table(results, batches, f'batch {" ".join(map(str, args.batch))}, {h}x{w}, '
-                f'{precision}'
-                f'{layout}, {dev}, torch {torch.__version__}'))
+    print(table(results, batches, title(args, h, w, device, results)))
     if args.ort_profile:
         print('\n'.join(ort_profiles(named)))
 
