@@ -68,6 +68,13 @@ def demo_det_options(data_root, iters, extra=(), kind='faster'):
             'randomness.seed=0', 'default_hooks.logger.interval=1', *extra]
 
 
+def sample_photo(name='grace_hopper.jpg'):
+    """A photograph that ships with matplotlib (``mpl-data/sample_data``):
+    the real image the tests run models on."""
+    import matplotlib
+    return osp.join(matplotlib.get_data_path(), 'sample_data', name)
+
+
 def digest(path):
     """sha256 of a file: proves a tool left it untouched."""
     import hashlib

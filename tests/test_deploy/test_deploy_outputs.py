@@ -14,10 +14,9 @@ pytest.importorskip('onnxruntime')
 
 from helpers.onnx_files import classifier_meta, tiny_onnx  # noqa: E402
 from helpers.tool import (DEMO_DETECTORS, ROOT, assert_clean_error, copy_file, digest,  # noqa: E402
-                          run_main)
+                          run_main, sample_photo)
 
-IMAGE = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
-                 'sample_data', 'grace_hopper.jpg')
+IMAGE = sample_photo()
 DET_CFG = osp.join(ROOT, DEMO_DETECTORS['faster'])
 CLS_CFG = osp.join(ROOT, 'configs/demo/rexnet-w0.5_demo-cls.py')
 

@@ -13,11 +13,9 @@ pytest.importorskip('onnxruntime')
 
 from helpers.detectors import demo_model as _model  # noqa: E402
 from helpers.detectors import final_cfg as _model_cfg  # noqa: E402
-from helpers.tool import ROOT  # noqa: E402
-from helpers.tool import DEMO_DETECTORS, run_main  # noqa: E402
+from helpers.tool import DEMO_DETECTORS, ROOT, run_main, sample_photo  # noqa: E402
 
-PHOTO = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
-                 'sample_data', 'grace_hopper.jpg')
+PHOTO = sample_photo()
 EXPORT = 'tools/deployment/export_onnx.py'
 
 

@@ -12,12 +12,11 @@ import pytest
 import torch
 
 from rexnet_mm.models import ReXNet
-from helpers.tool import ROOT, load_tool
+from helpers.tool import ROOT, load_tool, sample_photo
 from oracles.official_rexnet import randomize_bn
 
 pytest.importorskip('mmpretrain')
-IMAGE = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
-                 'sample_data', 'grace_hopper.jpg')
+IMAGE = sample_photo()
 V1 = osp.join(ROOT, 'configs', 'classification', 'rexnet-1.0x_4xb128_in1k.py')
 LITE = osp.join(ROOT, 'configs', 'classification', 'rexnet-lite-1.0x_4xb128_in1k.py')
 

@@ -16,10 +16,9 @@ pytest.importorskip('onnxruntime')
 pytest.importorskip('mmpretrain')
 
 from helpers.onnx_files import NORM, classifier_meta, detector_meta, tiny_onnx  # noqa: E402
-from helpers.tool import ROOT, assert_clean_error, run_main, run_tool  # noqa: E402
+from helpers.tool import ROOT, assert_clean_error, run_main, run_tool, sample_photo  # noqa: E402
 
-IMAGE = osp.join(osp.dirname(pytest.importorskip('matplotlib').__file__), 'mpl-data',
-                 'sample_data', 'grace_hopper.jpg')
+IMAGE = sample_photo()
 
 
 # ------------------------------------------------------------------ crafted metadata
