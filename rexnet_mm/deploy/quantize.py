@@ -8,6 +8,9 @@ OpenVINO alike), with the recipe's knobs.
 - ``exclude``: op types or node names kept in float; by default what
   measurement chose for the runtime the file is for (:data:`DEFAULT_EXCLUDE`).
 - ``method``: calibration by min-max, percentile or entropy.
+- ``input_range``: 'pixels' quantizes a normalised image input over every
+  value a pixel can take (from the file's mean and std), 'calibrated' over
+  what the calibration images held (:mod:`.qdq_options`).
 - :func:`~.qdq_report.sqnr_report`: onnxruntime's QDQ debugger, per-tensor
   SQNR of the activations and weights, worst first.
 - :func:`quantize_to_budget`: accuracy-aware; return the worst quantized node
@@ -26,10 +29,12 @@ import numpy as np
 from ..utils.cpu import describe_cpu, has_int8_dot
 from ..utils.files import partial_path, publish, remove_quietly
 from .errors import DeployError
+from .qdq_options import extra_options
 from .qdq_report import graph_nodes, reader, sqnr_report, write_report
 
 METHODS = ('minmax', 'percentile', 'entropy')
 REDUCE_RANGE = ('auto', 'on', 'off')
+INPUT_RANGE = ('pixels', 'calibrated')
 RECIPE_KEY = 'rexnet_mm_int8'
 # kept in float by default, per runtime (docs/deploy.md has the measurement): the
 # accuracy is the same either way on the demo classifier; onnxruntime runs fastest
@@ -49,6 +54,7 @@ class QuantOptions:
     per_channel: bool = True
     nodes: List[str] = field(default_factory=list)  # returned to float by --max-error
     region: Optional[List[str]] = None  # the only nodes to quantize (None: all)
+    input_range: str = 'pixels'
 
     def check(self) -> 'QuantOptions':
         if self.method not in METHODS:
@@ -57,6 +63,9 @@ class QuantOptions:
         if self.reduce_range not in REDUCE_RANGE:
             raise DeployError(f'--reduce-range must be one of {", ".join(REDUCE_RANGE)}, but '
                               f'got {self.reduce_range!r}')
+        if self.input_range not in INPUT_RANGE:
+            raise DeployError(f'--input-range must be one of {", ".join(INPUT_RANGE)}, but '
+                              f'got {self.input_range!r}')
         from .backends import check_backend
         check_backend(self.backend)
         return self
@@ -100,6 +109,7 @@ def recipe(opts: QuantOptions, calibration: int) -> dict:
                 reduce_range_option=opts.reduce_range, backend=opts.backend,
                 exclude=opts.excluded, nodes=list(opts.nodes), per_channel=opts.per_channel,
                 region=None if opts.region is None else len(opts.region),
+                input_range=opts.input_range,
                 calibration_images=calibration, cpu=describe_cpu())
 
 
@@ -118,6 +128,7 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
     os.makedirs(tmp, exist_ok=True)
     try:
         pre = _pre or preprocess(src, osp.join(tmp, 'pre.onnx'))
+        meta = {p.key: p.value for p in onnx.load(src, load_external_data=False).metadata_props}
         op_types, excluded = split_exclusions(pre, opts.excluded, opts.region)
         out = osp.join(tmp, 'int8.onnx')
         method = {'minmax': CalibrationMethod.MinMax, 'percentile': CalibrationMethod.Percentile,
@@ -128,8 +139,8 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
                         calibrate_method=method, op_types_to_quantize=op_types,
                         nodes_to_quantize=opts.region,
                         nodes_to_exclude=excluded + list(opts.nodes),
-                        extra_options={'CalibTensorRangeSymmetric': False})
-        meta = {p.key: p.value for p in onnx.load(src, load_external_data=False).metadata_props}
+                        extra_options=extra_options(pre, meta, src,
+                                                    opts.input_range == 'pixels'))
         meta[RECIPE_KEY] = json.dumps(recipe(opts, len(calibration)))
         model = onnx.load(out)
         del model.metadata_props[:]

@@ -11,6 +11,7 @@ unexplained improvement is a change too), and
 printing what changed.
 """
 import glob
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -32,18 +33,22 @@ def photos() -> List[str]:
     return [osp.join(folder, p) for p in PHOTOS]
 
 
-def train_demo(root: str, work: str, log=print) -> str:
-    """The demo set under ``work`` and the demo classifier trained on it (seed
-    0, deterministic); returns the checkpoint."""
+def train_demo(root: str, work: str, log=print, seed: int = 0) -> str:
+    """The demo set under ``work`` and the demo classifier trained on it
+    (``seed``, deterministic, on one thread: the weights depend on how many
+    threads sum each gradient, and the tool and the test suite must train the
+    same model); returns the checkpoint."""
     data = osp.join(work, 'demo_cls')
-    run = dict(cwd=root, check=True, capture_output=True, text=True)
-    log('[reference] writing the demo set and training the demo classifier (about 30 s)')
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    run = dict(cwd=root, check=True, capture_output=True, text=True, env=env)
+    log(f'[reference] writing the demo set and training the demo classifier (seed {seed}, '
+        f'about 40 s)')
     subprocess.run([sys.executable, osp.join(root, 'tools/misc/make_demo_cls.py'), data], **run)
     opts = [f'{s}.dataset.data_root={data}' for s in
             ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     subprocess.run([sys.executable, osp.join(root, 'tools/train.py'),
                     osp.join(root, DEMO_CONFIG), '--work-dir', osp.join(work, 'train'),
-                    '--cfg-options', 'randomness.seed=0', 'randomness.deterministic=True',
+                    '--cfg-options', f'randomness.seed={seed}', 'randomness.deterministic=True',
                     'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
                     'test_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
                     'val_dataloader.persistent_workers=False',
@@ -51,9 +56,11 @@ def train_demo(root: str, work: str, log=print) -> str:
     return osp.join(work, 'train', 'epoch_8.pth')
 
 
-def measure(config: str, checkpoint: str, work: str, backends, log=print) -> Dict[str, dict]:
+def measure(config: str, checkpoint: str, work: str, backends, log=print,
+            input_range: str = 'pixels') -> Dict[str, dict]:
     """{'<backend>/<precision>': numbers} for the classifier exported
-    (fused, dynamic) and quantized under ``work``, against PyTorch fp32."""
+    (fused, dynamic) and quantized under ``work`` (each backend's default
+    recipe, with ``input_range``), against PyTorch fp32."""
     import torch
 
     from .export import ExportOptions, export_onnx
@@ -78,7 +85,8 @@ def measure(config: str, checkpoint: str, work: str, backends, log=print) -> Dic
     out = {}
     for backend in backends:
         int8 = osp.join(work, f'demo-int8-{backend}.onnx')
-        quantize_classifier(fp32, int8, calib, QuantOptions(backend=backend), log=log)
+        quantize_classifier(fp32, int8, calib,
+                            QuantOptions(backend=backend, input_range=input_range), log=log)
         for precision, path in (('fp32', fp32), ('int8', int8)):
             got = OnnxClassifier(path, backend=backend)
             stats = agreement(ref, [got.run(x)[0] for x in xs], labels)

@@ -6,8 +6,10 @@ import csv
 import json
 import os.path as osp
 
+import numpy as np
 import onnx
 import pytest
+from onnx import numpy_helper
 
 from rexnet_mm.deploy.quantize import RECIPE_KEY
 from rexnet_mm.utils.cpu import has_int8_dot
@@ -31,6 +33,17 @@ def reference(tmp_path_factory):
 def _recipe(path):
     props = {p.key: p.value for p in onnx.load(path).metadata_props}
     return json.loads(props[RECIPE_KEY])
+
+
+# the uint8 scale of every normalised pixel value: ImageNet's mean and std, whose
+# extremes are R = 0 and B = 255
+PIXELS_SCALE = ((255 - 103.53) / 57.375 + 123.675 / 58.395) / 255
+
+
+def _input_scale(graph):
+    quant = next(n for n in graph.node if n.op_type == 'QuantizeLinear'
+                 and n.input[0] == graph.input[0].name)
+    return next(numpy_helper.to_array(i) for i in graph.initializer if i.name == quant.input[1])
 
 
 def test_pinned_reference_holds(reference):
@@ -64,6 +77,16 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
         q_in = {i for n in graph.node if n.op_type == 'QuantizeLinear' for i in n.input}
         outs = [o for n in graph.node if n.op_type == 'Sigmoid' for o in n.output]
         assert outs and any(o in q_in for o in outs) == quantized, backend
+        # the logits stay float: the final Gemm (int8 weights) writes the graph output itself
+        gemm = [n for n in graph.node if n.op_type == 'Gemm']
+        assert [o.name for o in graph.output] == list(gemm[0].output), backend
+        assert not q_in & ({o.name for o in graph.output} | set(gemm[0].output)), backend
+        assert any(n.op_type == 'DequantizeLinear' and n.output[0] == gemm[0].input[1]
+                   for n in graph.node), backend
+        # the image input's range is every normalised pixel, not what the calibration
+        # images held (--input-range pixels)
+        assert np.isclose(_input_scale(graph), PIXELS_SCALE, rtol=1e-5), backend
+        assert ort['input_range'] == ov['input_range'] == 'pixels'
 
 
 def test_recipe_options_and_report(reference, tmp_path):
@@ -72,10 +95,14 @@ def test_recipe_options_and_report(reference, tmp_path):
     rc, log = run_main(QUANTIZE, [osp.join(work, 'demo.onnx'), '--calib',
                                   osp.join(work, 'demo_cls', 'train'), '--num', '8', '--out',
                                   out, '--reduce-range', 'on', '--method', 'percentile',
-                                  '--exclude', 'Sigmoid', '--report', report])
+                                  '--exclude', 'Sigmoid', '--report', report,
+                                  '--input-range', 'calibrated'])
     assert rc == 0, log
     r = _recipe(out)
     assert r['reduce_range'] is True and r['method'] == 'percentile'
+    # the input's range is the calibration images': narrower than every pixel value
+    assert r['input_range'] == 'calibrated' and _input_scale(onnx.load(out).graph) < 0.99 * \
+        PIXELS_SCALE
     assert r['exclude'] == ['Sigmoid'] and r['calibration_images'] == 8
     with open(report) as f:
         rows = list(csv.DictReader(f))
@@ -112,6 +139,7 @@ def test_bad_input_refused_in_one_line(reference, tmp_path):
         ([src, '--calib', calib, '--max-error', '0'], '--max-error must be in (0, 1)'),
         ([src, '--calib', calib, '--max-error', '1.5'], '--max-error must be in (0, 1)'),
         ([src, '--calib', calib, '--backend', 'tensorrt'], "invalid choice: 'tensorrt'"),
+        ([src, '--calib', calib, '--input-range', 'wide'], "invalid choice: 'wide'"),
         ([src, '--calib', calib, '--exclude', 'Foo'], 'neither an op type nor a node name'),
         ([det, '--calib', calib], 'no /backbone/ nodes'),
     ]
@@ -119,6 +147,12 @@ def test_bad_input_refused_in_one_line(reference, tmp_path):
         rc, log = run_main(QUANTIZE, argv + ['--out', out, '--num', '4'])
         assert rc != 0 and expected in log and 'Traceback' not in log, (argv, log)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['bad.jpg', 'det.onnx', 'empty']
+    # the library refuses what argparse would
+    from rexnet_mm.deploy import DeployError
+    from rexnet_mm.deploy.quantize import QuantOptions
+    with pytest.raises(DeployError, match="--input-range must be one of pixels, calibrated, "
+                       "but got 'wide'"):
+        QuantOptions(input_range='wide').check()
 
 
 def test_openvino_missing_or_unknown_is_one_line(reference, monkeypatch):

@@ -6,7 +6,8 @@ preprocessing.
 
     python tools/deployment/quantize_onnx.py rexnet.onnx --calib data/demo_cls/train \\
         --out rexnet-int8.onnx [--backend openvino] [--num 64] [--method minmax] \\
-        [--reduce-range auto] [--exclude Sigmoid Mul] [--report sqnr.md] [--max-error 0.02]
+        [--reduce-range auto] [--input-range pixels] [--exclude Sigmoid Mul] \\
+        [--report sqnr.md] [--max-error 0.02]
     python tools/deployment/quantize_onnx.py det.onnx --calib data/demo_coco/train \\
         --out det-int8.onnx [--max-error 0.05]
 
@@ -34,7 +35,7 @@ import os.path as osp
 import sys
 
 from rexnet_mm.deploy.backends import BACKENDS
-from rexnet_mm.deploy.quantize import METHODS, REDUCE_RANGE, QuantOptions
+from rexnet_mm.deploy.quantize import INPUT_RANGE, METHODS, REDUCE_RANGE, QuantOptions
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file, check_output_file
 from rexnet_mm.utils.images import MAX_PIXELS, check_image, list_images
@@ -57,6 +58,9 @@ def parse_args(argv=None):
                    help='calibration (default minmax)')
     p.add_argument('--reduce-range', default='auto', choices=REDUCE_RANGE,
                    help='7-bit weights; auto: where the CPU lacks VNNI/AMX-int8')
+    p.add_argument('--input-range', default='pixels', choices=INPUT_RANGE,
+                   help='a normalised image input over every pixel value (default) or '
+                   'over the calibration images\' range')
     p.add_argument('--exclude', nargs='*', metavar='OP_OR_NODE',
                    help='op types or node names to keep in float (none: quantize all; '
                    'default: the --backend\'s, see above)')
@@ -102,7 +106,8 @@ def main(argv=None):
     quantize = quantize_detector if read_meta(args.model)['kind'] == 'detector' else \
         quantize_classifier
     opts = QuantOptions(method=args.method, reduce_range=args.reduce_range,
-                        exclude=args.exclude, backend=args.backend).check()
+                        exclude=args.exclude, backend=args.backend,
+                        input_range=args.input_range).check()
     print(f'[quantize] {len(images)} images from {" ".join(args.calib)}', flush=True)
     out = quantize(args.model, args.out, images, opts, report=args.report,
                    max_error=args.max_error, max_tries=args.max_tries,
