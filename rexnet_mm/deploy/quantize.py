@@ -103,13 +103,18 @@ def split_exclusions(path: str, exclude: Sequence[str],
     return quantizable, [e for e in exclude if e in names]
 
 
-def recipe(opts: QuantOptions, calibration: int) -> dict:
-    """What the file's metadata records of how it was quantized."""
+def recipe(opts: QuantOptions, calibration: int, pinned: Optional[dict] = None) -> dict:
+    """What the file's metadata records of how it was quantized; ``pinned``:
+    the TensorQuantOverrides applied (``input_pinned``: the input's range if
+    it was pinned, else None, as for a graph that normalises uint8 pixels
+    itself or a file without export_onnx.py's metadata)."""
+    ranges = [[float(r['rmin']), float(r['rmax'])]
+              for overrides in (pinned or {}).values() for r in overrides]
     return dict(method=opts.method, reduce_range=opts.reduce,
                 reduce_range_option=opts.reduce_range, backend=opts.backend,
                 exclude=opts.excluded, nodes=list(opts.nodes), per_channel=opts.per_channel,
                 region=None if opts.region is None else len(opts.region),
-                input_range=opts.input_range,
+                input_range=opts.input_range, input_pinned=ranges[0] if ranges else None,
                 calibration_images=calibration, cpu=describe_cpu())
 
 
@@ -131,6 +136,7 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
         meta = {p.key: p.value for p in onnx.load(src, load_external_data=False).metadata_props}
         op_types, excluded = split_exclusions(pre, opts.excluded, opts.region)
         out = osp.join(tmp, 'int8.onnx')
+        extra = extra_options(pre, meta, src, opts.input_range == 'pixels')
         method = {'minmax': CalibrationMethod.MinMax, 'percentile': CalibrationMethod.Percentile,
                   'entropy': CalibrationMethod.Entropy}[opts.method]
         quantize_static(pre, out, reader(calibration), quant_format=QuantFormat.QDQ,
@@ -139,9 +145,9 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
                         calibrate_method=method, op_types_to_quantize=op_types,
                         nodes_to_quantize=opts.region,
                         nodes_to_exclude=excluded + list(opts.nodes),
-                        extra_options=extra_options(pre, meta, src,
-                                                    opts.input_range == 'pixels'))
-        meta[RECIPE_KEY] = json.dumps(recipe(opts, len(calibration)))
+                        extra_options=extra)
+        meta[RECIPE_KEY] = json.dumps(recipe(opts, len(calibration),
+                                             extra.get('TensorQuantOverrides')))
         model = onnx.load(out)
         del model.metadata_props[:]
         for k, v in meta.items():

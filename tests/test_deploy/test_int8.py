@@ -35,9 +35,10 @@ def _recipe(path):
     return json.loads(props[RECIPE_KEY])
 
 
-# the uint8 scale of every normalised pixel value: ImageNet's mean and std, whose
+# every normalised pixel value and its uint8 scale: ImageNet's mean and std, whose
 # extremes are R = 0 and B = 255
-PIXELS_SCALE = ((255 - 103.53) / 57.375 + 123.675 / 58.395) / 255
+PIXELS_RANGE = (-123.675 / 58.395, (255 - 103.53) / 57.375)
+PIXELS_SCALE = (PIXELS_RANGE[1] - PIXELS_RANGE[0]) / 255
 
 
 def _input_scale(graph):
@@ -86,7 +87,9 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
         # the image input's range is every normalised pixel, not what the calibration
         # images held (--input-range pixels)
         assert np.isclose(_input_scale(graph), PIXELS_SCALE, rtol=1e-5), backend
-        assert ort['input_range'] == ov['input_range'] == 'pixels'
+    for r in (ort, ov):  # and the file says so
+        assert r['input_range'] == 'pixels'
+        assert np.allclose(r['input_pinned'], PIXELS_RANGE, rtol=1e-6)
 
 
 def test_recipe_options_and_report(reference, tmp_path):
@@ -101,8 +104,8 @@ def test_recipe_options_and_report(reference, tmp_path):
     r = _recipe(out)
     assert r['reduce_range'] is True and r['method'] == 'percentile'
     # the input's range is the calibration images': narrower than every pixel value
-    assert r['input_range'] == 'calibrated' and _input_scale(onnx.load(out).graph) < 0.99 * \
-        PIXELS_SCALE
+    assert r['input_range'] == 'calibrated' and r['input_pinned'] is None
+    assert _input_scale(onnx.load(out).graph) < 0.99 * PIXELS_SCALE
     assert r['exclude'] == ['Sigmoid'] and r['calibration_images'] == 8
     with open(report) as f:
         rows = list(csv.DictReader(f))
