@@ -1,9 +1,35 @@
-"""What onnxruntime's quantize_static gets beyond the recipe's knobs
-(:mod:`.quantize`), read from the graph and the file's metadata: which
-outputs stay float and which input ranges are known without calibrating."""
-from typing import Dict, List, Tuple
+"""What onnxruntime's quantize_static gets from the recipe's knobs
+(:mod:`.quantize`), the graph and the file's metadata: which ops and nodes
+are quantized, which outputs stay float and which input ranges are known
+without calibrating."""
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .errors import DeployError
+from .qdq_report import graph_nodes
+
+
+def split_exclusions(path: str, exclude: Sequence[str],
+                     region: Optional[Sequence[str]] = None) -> Tuple[List[str], List[str]]:
+    """(op types to quantize, node names to exclude): each entry of
+    ``exclude`` is an op type of the graph or a node name; anything else is
+    refused, naming what the graph has. With ``region``, the op types are
+    those of its nodes (nothing outside it is even calibrated)."""
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+    nodes = list(graph_nodes(path))
+    types = sorted({n.op_type for n in nodes})
+    inside = types if region is None else sorted(
+        {n.op_type for n in nodes if n.name in set(region)})
+    names = {n.name for n in nodes}
+    unknown = [e for e in exclude if e not in types and e not in names]
+    if unknown:
+        raise DeployError(f'--exclude {" ".join(unknown)}: neither an op type nor a node name '
+                          f'of {path}; its op types are {", ".join(types)}')
+    # onnxruntime's default for static quantization: both registries
+    quantizable = [t for t in inside if (t in QDQRegistry or t in QLinearOpsRegistry)
+                   and t not in exclude]
+    return quantizable, [e for e in exclude if e in names]
 
 
 def output_op_types(graph) -> List[str]:
@@ -25,9 +51,12 @@ def pixel_range(meta: dict) -> Tuple[float, float]:
     return float((-mean / std).min()), float(((255 - mean) / std).max())
 
 
-def extra_options(pre: str, props: Dict[str, str], where: str, pixels: bool = True) -> dict:
+def extra_options(pre: str, props: Dict[str, str], where: str, pixels: bool = True,
+                  float_outputs: Sequence[str] = ()) -> dict:
     """onnxruntime's quantize_static options beyond the recipe's: asymmetric
-    activation ranges; the graph outputs in float (:func:`output_op_types`);
+    activation ranges; the graph outputs in float (:func:`output_op_types`)
+    and the outputs of the ``float_outputs`` op types (the recipe's; one the
+    graph lacks is refused, naming those it has);
     and with ``pixels``, in a file export_onnx.py wrote that takes its image
     normalised, the image input's range pinned to :func:`pixel_range`, so
     that no pixel value is clipped however narrow the calibration images
@@ -37,8 +66,13 @@ def extra_options(pre: str, props: Dict[str, str], where: str, pixels: bool = Tr
 
     from .metadata import META_KEY, parse_meta
     graph = onnx.load(pre, load_external_data=False).graph
-    options = {'CalibTensorRangeSymmetric': False,
-               'OpTypesToExcludeOutputQuantization': output_op_types(graph)}
+    types = sorted({n.op_type for n in graph.node})
+    unknown = [t for t in float_outputs if t not in types]
+    if unknown:
+        raise DeployError(f'--float-outputs {" ".join(unknown)}: not an op type of {where}; '
+                          f'its op types are {", ".join(types)}')
+    options = {'CalibTensorRangeSymmetric': False, 'OpTypesToExcludeOutputQuantization':
+               sorted(set(output_op_types(graph)) | set(float_outputs))}
     meta = parse_meta(props[META_KEY], where) if META_KEY in props else None
     if pixels and meta and not meta['preprocess']:  # else the graph normalises uint8 pixels itself
         lo, hi = pixel_range(meta)

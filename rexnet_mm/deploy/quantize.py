@@ -7,6 +7,9 @@ OpenVINO alike), with the recipe's knobs.
   (onnxruntime's quantization guide). 'auto' turns it on there only.
 - ``exclude``: op types or node names kept in float; by default what
   measurement chose for the runtime the file is for (:data:`DEFAULT_EXCLUDE`).
+- ``float_outputs``: op types whose outputs stay float (the next quantized
+  op quantizes its own input); by default the runtime's
+  (:data:`DEFAULT_FLOAT_OUTPUTS`).
 - ``method``: calibration by min-max, percentile or entropy.
 - ``input_range``: 'pixels' quantizes a normalised image input over every
   value a pixel can take (from the file's mean and std), 'calibrated' over
@@ -29,8 +32,8 @@ import numpy as np
 from ..utils.cpu import describe_cpu, has_int8_dot
 from ..utils.files import partial_path, publish, remove_quietly
 from .errors import DeployError
-from .qdq_options import extra_options
-from .qdq_report import graph_nodes, reader, sqnr_report, write_report
+from .qdq_options import extra_options, split_exclusions
+from .qdq_report import reader, sqnr_report, write_report
 
 METHODS = ('minmax', 'percentile', 'entropy')
 REDUCE_RANGE = ('auto', 'on', 'off')
@@ -40,8 +43,15 @@ RECIPE_KEY = 'rexnet_mm_int8'
 # accuracy is the same either way on the demo classifier; onnxruntime runs fastest
 # with every op in int8 (a float Sigmoid or Mul breaks its int8 chain: 1.09x fp32
 # instead of 1.72x at batch 16), OpenVINO with the SE gates' Sigmoid and the
-# SE/SiLU products in float (2.08x instead of 1.82x), which its kernels fuse
+# SE/SiLU products in float (2.08x instead of 1.82x), which its kernels fuse (with
+# float conv outputs too: 1.40x against 1.12x all-int8 at batch 1)
 DEFAULT_EXCLUDE = {'onnxruntime': (), 'openvino': ('Sigmoid', 'Mul')}
+# op types whose outputs stay float by default, per runtime (docs/deploy.md): OpenVINO
+# fuses a convolution with the float activation after it and with the next op's input
+# quantization (ReXNet-1.0x at batch 1: 1.51x its fp32 against 1.23x with int8 conv
+# outputs; SSDLite 1.57x against 1.24x) and the logits move less; onnxruntime needs
+# the quantized output to run QLinearConv (0.92x its fp32 without)
+DEFAULT_FLOAT_OUTPUTS = {'onnxruntime': (), 'openvino': ('Conv', )}
 
 
 @dataclass
@@ -55,6 +65,7 @@ class QuantOptions:
     nodes: List[str] = field(default_factory=list)  # returned to float by --max-error
     region: Optional[List[str]] = None  # the only nodes to quantize (None: all)
     input_range: str = 'pixels'
+    float_outputs: Optional[Sequence[str]] = None  # None: DEFAULT_FLOAT_OUTPUTS[backend]
 
     def check(self) -> 'QuantOptions':
         if self.method not in METHODS:
@@ -75,32 +86,21 @@ class QuantOptions:
         return list(DEFAULT_EXCLUDE[self.backend] if self.exclude is None else self.exclude)
 
     @property
+    def float_output_types(self) -> List[str]:
+        return list(DEFAULT_FLOAT_OUTPUTS[self.backend] if self.float_outputs is None
+                    else self.float_outputs)
+
+    def summary(self) -> str:
+        """The recipe in a progress line's words."""
+        return (f'{self.method}, reduce_range {"on" if self.reduce else "off"}, float: '
+                f'{" ".join(self.excluded) or "none"}, float outputs: '
+                f'{" ".join(self.float_output_types) or "none"}')
+
+    @property
     def reduce(self) -> bool:
         if self.reduce_range == 'auto':
             return not has_int8_dot()
         return self.reduce_range == 'on'
-
-
-def split_exclusions(path: str, exclude: Sequence[str],
-                     region: Optional[Sequence[str]] = None) -> Tuple[List[str], List[str]]:
-    """(op types to quantize, node names to exclude): each entry of
-    ``exclude`` is an op type of the graph or a node name; anything else is
-    refused, naming what the graph has. With ``region``, the op types are
-    those of its nodes (nothing outside it is even calibrated)."""
-    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
-    nodes = list(graph_nodes(path))
-    types = sorted({n.op_type for n in nodes})
-    inside = types if region is None else sorted(
-        {n.op_type for n in nodes if n.name in set(region)})
-    names = {n.name for n in nodes}
-    unknown = [e for e in exclude if e not in types and e not in names]
-    if unknown:
-        raise DeployError(f'--exclude {" ".join(unknown)}: neither an op type nor a node name '
-                          f'of {path}; its op types are {", ".join(types)}')
-    # onnxruntime's default for static quantization: both registries
-    quantizable = [t for t in inside if (t in QDQRegistry or t in QLinearOpsRegistry)
-                   and t not in exclude]
-    return quantizable, [e for e in exclude if e in names]
 
 
 def recipe(opts: QuantOptions, calibration: int, pinned: Optional[dict] = None) -> dict:
@@ -114,7 +114,8 @@ def recipe(opts: QuantOptions, calibration: int, pinned: Optional[dict] = None) 
                 reduce_range_option=opts.reduce_range, backend=opts.backend,
                 exclude=opts.excluded, nodes=list(opts.nodes), per_channel=opts.per_channel,
                 region=None if opts.region is None else len(opts.region),
-                input_range=opts.input_range, input_pinned=ranges[0] if ranges else None,
+                float_outputs=opts.float_output_types, input_range=opts.input_range,
+                input_pinned=ranges[0] if ranges else None,
                 calibration_images=calibration, cpu=describe_cpu())
 
 
@@ -136,7 +137,8 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
         meta = {p.key: p.value for p in onnx.load(src, load_external_data=False).metadata_props}
         op_types, excluded = split_exclusions(pre, opts.excluded, opts.region)
         out = osp.join(tmp, 'int8.onnx')
-        extra = extra_options(pre, meta, src, opts.input_range == 'pixels')
+        extra = extra_options(pre, meta, src, opts.input_range == 'pixels',
+                              opts.float_output_types)
         method = {'minmax': CalibrationMethod.MinMax, 'percentile': CalibrationMethod.Percentile,
                   'entropy': CalibrationMethod.Entropy}[opts.method]
         quantize_static(pre, out, reader(calibration), quant_format=QuantFormat.QDQ,
@@ -242,8 +244,7 @@ def quantize_classifier(src: str, dst: str, images: Sequence[str], opts: QuantOp
         (hold if i in held else calib).append(feed(path))
         if (i + 1) % 16 == 0 or i + 1 == len(images):
             log(f'[quantize]   preprocessed {i + 1}/{len(images)} images')
-    log(f'[quantize] calibrating on {len(calib)} images ({opts.method}, reduce_range '
-        f'{"on" if opts.reduce else "off"}, float: {" ".join(opts.excluded) or "none"})'
+    log(f'[quantize] calibrating on {len(calib)} images ({opts.summary()})'
         + (f', {len(hold)} held out' if hold else ''))
     fp32 = clf if opts.backend == 'onnxruntime' or not hold else OnnxClassifier(
         src, backend=opts.backend, **kw)

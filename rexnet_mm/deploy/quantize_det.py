@@ -113,9 +113,8 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
         return pad_to(x, size) if size else x
     feeds = [feed(*c) for c in calib]
     log(f'[quantize] detector: {len(opts.region)} nodes of the backbone, neck and heads may '
-        f'be int8, post-processing float; calibrating on {len(calib)} images ({opts.method}, '
-        f'reduce_range {"on" if opts.reduce else "off"}, float: '
-        f'{" ".join(opts.excluded) or "none"})' + (f', {len(hold)} held out' if hold else ''))
+        f'be int8, post-processing float; calibrating on {len(calib)} images '
+        f'({opts.summary()})' + (f', {len(hold)} held out' if hold else ''))
     fp32 = det if opts.backend == 'onnxruntime' or not hold else OnnxDetector(
         src, backend=opts.backend, **kw)
     refs = [fp32.predict(*h) for h in hold]

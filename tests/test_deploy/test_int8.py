@@ -68,6 +68,7 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
     ort, ov = (_recipe(osp.join(work, f'demo-int8-{b}.onnx'))
                for b in ('onnxruntime', 'openvino'))
     assert ort['exclude'] == [] and ov['exclude'] == ['Sigmoid', 'Mul']
+    assert ort['float_outputs'] == [] and ov['float_outputs'] == ['Conv']
     for r in (ort, ov):
         assert r['reduce_range'] == (not has_int8_dot()) and r['reduce_range_option'] == 'auto'
         assert r['method'] == 'minmax' and r['calibration_images'] == 80 and r['cpu']
@@ -78,6 +79,13 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
         q_in = {i for n in graph.node if n.op_type == 'QuantizeLinear' for i in n.input}
         outs = [o for n in graph.node if n.op_type == 'Sigmoid' for o in n.output]
         assert outs and any(o in q_in for o in outs) == quantized, backend
+        # OpenVINO's file leaves a conv's output float for the float SiLU or SE gate after
+        # it (a conv output is quantized only where an int8 op takes it, as the residual
+        # Add), which fuses conv, activation and the next conv's input quantization;
+        # onnxruntime's quantizes every conv output
+        convs = [n.output[0] for n in graph.node if n.op_type == 'Conv']
+        direct = sum(o in q_in for o in convs)
+        assert direct == len(convs) if quantized else direct < len(convs) // 2, backend
         # the logits stay float: the final Gemm (int8 weights) writes the graph output itself
         gemm = [n for n in graph.node if n.op_type == 'Gemm']
         assert [o.name for o in graph.output] == list(gemm[0].output), backend
@@ -99,14 +107,21 @@ def test_recipe_options_and_report(reference, tmp_path):
                                   osp.join(work, 'demo_cls', 'train'), '--num', '8', '--out',
                                   out, '--reduce-range', 'on', '--method', 'percentile',
                                   '--exclude', 'Sigmoid', '--report', report,
-                                  '--input-range', 'calibrated'])
+                                  '--input-range', 'calibrated', '--float-outputs', 'Conv',
+                                  'Add'])
     assert rc == 0, log
     r = _recipe(out)
     assert r['reduce_range'] is True and r['method'] == 'percentile'
     # the input's range is the calibration images': narrower than every pixel value
     assert r['input_range'] == 'calibrated' and r['input_pinned'] is None
-    assert _input_scale(onnx.load(out).graph) < 0.99 * PIXELS_SCALE
+    graph = onnx.load(out).graph
+    assert _input_scale(graph) < 0.99 * PIXELS_SCALE
+    # (--float-outputs Conv Add) a conv's output is quantized only where an int8 op takes it
+    q_in = {n.input[0] for n in graph.node if n.op_type == 'QuantizeLinear'}
+    convs = [n.output[0] for n in graph.node if n.op_type == 'Conv']
+    assert 0 < sum(o in q_in for o in convs) < len(convs)
     assert r['exclude'] == ['Sigmoid'] and r['calibration_images'] == 8
+    assert r['float_outputs'] == ['Conv', 'Add']
     with open(report) as f:
         rows = list(csv.DictReader(f))
     assert {'activation', 'weight'} <= {row['kind'] for row in rows}
@@ -144,6 +159,8 @@ def test_bad_input_refused_in_one_line(reference, tmp_path):
         ([src, '--calib', calib, '--backend', 'tensorrt'], "invalid choice: 'tensorrt'"),
         ([src, '--calib', calib, '--input-range', 'wide'], "invalid choice: 'wide'"),
         ([src, '--calib', calib, '--exclude', 'Foo'], 'neither an op type nor a node name'),
+        ([src, '--calib', calib, '--float-outputs', 'Conv', 'Foo'],
+         '--float-outputs Foo: not an op type of'),
         ([det, '--calib', calib], 'no /backbone/ nodes'),
     ]
     for argv, expected in cases:

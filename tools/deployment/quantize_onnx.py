@@ -7,7 +7,7 @@ preprocessing.
     python tools/deployment/quantize_onnx.py rexnet.onnx --calib data/demo_cls/train \\
         --out rexnet-int8.onnx [--backend openvino] [--num 64] [--method minmax] \\
         [--reduce-range auto] [--input-range pixels] [--exclude Sigmoid Mul] \\
-        [--report sqnr.md] [--max-error 0.02]
+        [--float-outputs Conv] [--report sqnr.md] [--max-error 0.02]
     python tools/deployment/quantize_onnx.py det.onnx --calib data/demo_coco/train \\
         --out det-int8.onnx [--max-error 0.05]
 
@@ -18,8 +18,9 @@ float, found from the graph (rexnet_mm/deploy/quantize_det.py). Their
 0.3) on the held-out images that the int8 file misses (same label, IoU >=
 0.5). Measure the mAP with tools/test.py CONFIG det-int8.onnx.
 
---backend: the runtime the file is for; it picks the default --exclude (what
-runs fastest there at the same accuracy: docs/deploy.md) and, with
+--backend: the runtime the file is for; it picks the default --exclude and
+--float-outputs (what runs fastest there: docs/deploy.md; OpenVINO keeps the
+convolutions' outputs and the SE/SiLU Sigmoid and Mul float) and, with
 --max-error, the runtime that measures the error. --reduce-range auto turns
 7-bit weights on where the CPU lacks VNNI / AMX-int8. --max-error E holds a
 quarter of the images out, and while their median relative logit error
@@ -64,6 +65,10 @@ def parse_args(argv=None):
     p.add_argument('--exclude', nargs='*', metavar='OP_OR_NODE',
                    help='op types or node names to keep in float (none: quantize all; '
                    'default: the --backend\'s, see above)')
+    p.add_argument('--float-outputs', nargs='*', metavar='OP',
+                   help='op types whose outputs stay float, the next op quantizing its '
+                   'own input (none: every quantized op\'s output is int8; default: the '
+                   '--backend\'s, see above)')
     p.add_argument('--report', help='write the per-tensor SQNR table here (.md or .csv)')
     p.add_argument('--max-error', type=float,
                    help='median relative logit error allowed on held-out images (0-1); '
@@ -107,7 +112,8 @@ def main(argv=None):
         quantize_classifier
     opts = QuantOptions(method=args.method, reduce_range=args.reduce_range,
                         exclude=args.exclude, backend=args.backend,
-                        input_range=args.input_range).check()
+                        input_range=args.input_range,
+                        float_outputs=args.float_outputs).check()
     print(f'[quantize] {len(images)} images from {" ".join(args.calib)}', flush=True)
     out = quantize(args.model, args.out, images, opts, report=args.report,
                    max_error=args.max_error, max_tries=args.max_tries,
