@@ -23,8 +23,12 @@ DEPLOY_PRESET = [f'{m}@{mode}' for m in ('timm:rexnet_100', 'rexnet:1.0x')
                  for mode in MODES[:-1]]
 
 
-def measure(named_steps, mode, warmup, rounds, device, log=print):
-    """Interleaved timing; returns {name: [seconds per step, ...]}."""
+def measure(named_steps, mode, warmup, rounds, device, log=print, burst=1):
+    """Interleaved timing; returns {name: [seconds per step, ...]}. With
+    ``burst`` > 1, each model runs that many times in a row in each round and
+    the last run is timed: its weights are back in the caches, as a model
+    serving request after request has them, instead of evicted by the model
+    timed before it."""
     times = {n: [] for n, *_ in named_steps}
     for name, model, eval_step, train_step in named_steps:
         model.train(mode == 'train')
@@ -37,6 +41,8 @@ def measure(named_steps, mode, warmup, rounds, device, log=print):
         for name, model, eval_step, train_step in order:
             model.train(mode == 'train')
             step = train_step if mode == 'train' else eval_step
+            for _ in range(burst - 1):
+                step()
             sync(device)
             t = time.perf_counter()
             step()

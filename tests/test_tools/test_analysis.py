@@ -128,3 +128,24 @@ def test_channel_search_trains_candidates_on_demo_set(tmp_path):
         json.loads(r['arch'])
     assert osp.isfile(tmp_path / 'search' / 'channels.png')
     assert 'candidate 2/2 seed 0' in out
+
+
+def test_benchmark_burst_times_the_last_run_of_each_model(capsys):
+    """--burst N: each model N times in a row per round (A A A B B B, then B B
+    B A A A), one timing per round, the last run's; --burst 0 refused."""
+    from rexnet_mm.research.benchmark import measure
+    from helpers.tool import load_tool
+    calls = []
+
+    class Model:
+        def train(self, mode):
+            pass
+
+    named = [(n, Model(), lambda n=n: calls.append(n), None) for n in 'ab']
+    times = measure(named, 'eval', 1, 2, torch.device('cpu'), log=lambda *a, **k: None,
+                    burst=3)
+    assert calls == list('ab' + 'aaabbb' + 'bbbaaa')
+    assert {n: len(t) for n, t in times.items()} == {'a': 2, 'b': 2}
+    with pytest.raises(SystemExit):
+        load_tool('tools/analysis/benchmark.py').main(['--burst', '0'])
+    assert '--burst must be >= 1, but got 0' in capsys.readouterr().err

@@ -4,7 +4,9 @@
 Models are timed in interleaved rounds (A B C, C B A, A B C, ...) after a
 warm-up, so that machine noise hits all of them alike; the table shows the
 median time per batch and per image, images/s and the speed per image
-relative to the first model.
+relative to the first model. --burst N runs each model N times in a row per
+round and times the last: small models whose weights the model before them
+evicted from the caches are then timed warm, as when serving.
 
     python tools/analysis/benchmark.py                       # ReXNet-1.0x vs timm, CPU
     python tools/analysis/benchmark.py --models rexnet:1.5x timm:rexnet_150 \\
@@ -52,8 +54,9 @@ def title(args, h, w, device, results) -> str:
     if any('@' in name for name in results.get('eval', {})):
         precision = 'precision and path per @mode'
     layout = ', channels_last' if args.channels_last else ''
+    burst = f', the last of {args.burst} runs in a row timed' if args.burst > 1 else ''
     return (f'batch {" ".join(map(str, args.batch))}, {h}x{w}, {precision}{layout}, {dev}, '
-            f'torch {torch.__version__}')
+            f'torch {torch.__version__}{burst}')
 
 
 @one_line_errors
@@ -78,6 +81,10 @@ def main(argv=None):
                    f'({", ".join(MODES)})')
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--rounds', type=int, default=10)
+    p.add_argument('--burst', type=int, default=1,
+                   help='runs of each model in a row per round, the last one timed (its '
+                   'weights cached, as when serving; default 1: each run follows another '
+                   'model\'s)')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     p.add_argument('--amp', choices=['bf16', 'fp16'], default=None,
                    help='autocast every model to this precision (default: fp32)')
@@ -86,6 +93,8 @@ def main(argv=None):
     p.add_argument('--ort-profile', action='store_true',
                    help='after timing, the share of time per op type of each @ort model')
     args = p.parse_args(argv)
+    if args.burst < 1:
+        p.error(f'--burst must be >= 1, but got {args.burst}')
     if args.modes is None:
         deploy = args.preset or any('@' in m for m in args.models + (args.configs or []))
         args.modes = ['eval'] if deploy else ['eval', 'train']
@@ -107,7 +116,8 @@ def main(argv=None):
     for mode in args.modes:
         print(f'[benchmark] {mode}: {args.warmup} warm-up steps, {args.rounds} interleaved '
               f'rounds', flush=True)
-        results[mode] = measure(named, mode, args.warmup, args.rounds, device)
+        results[mode] = measure(named, mode, args.warmup, args.rounds, device,
+                                burst=args.burst)
     print(table(results, batches, title(args, h, w, device, results)))
     if args.ort_profile:
         print('\n'.join(ort_profiles(named)))
