@@ -1,13 +1,62 @@
 """What onnxruntime's quantize_static gets from the recipe's knobs
-(:mod:`.quantize`), the graph and the file's metadata: which ops and nodes
-are quantized, which outputs stay float and which input ranges are known
-without calibrating."""
+(:mod:`.quantize`), the graph and the file's metadata: the graph prepared
+for it, which ops and nodes are quantized, which outputs stay float and which
+input ranges are known without calibrating."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .errors import DeployError
 from .qdq_report import graph_nodes
+
+
+def preprocess(src: str, out: str, pools: bool = False) -> str:
+    """The graph quantize_static takes, in ``out``: onnxruntime's
+    pre-quantization pass of ``src`` (shape inference, graph optimisation),
+    and with ``pools`` :func:`global_pools`."""
+    import onnx
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    quant_pre_process(src, out, skip_symbolic_shape=True)
+    model = onnx.load(out)
+    if pools and global_pools(model.graph):
+        onnx.save(model, out)
+    return out
+
+
+def global_pools(graph) -> int:
+    """Rewrite, in place, each ReduceMean of a 4-D tensor over its two
+    spatial axes, keeping them (an SE block's squeeze), as the
+    GlobalAveragePool it is; returns how many. The same function, but
+    onnxruntime has an int8 kernel for the pool (QLinearGlobalAveragePool)
+    and none for ReduceMean, which dequantizes the whole feature map to
+    average it in float (ReXNet-1.0x int8 at batch 1: 1.23x its fp32 against
+    1.10x; SSDLite 1.26x against 1.14x; OpenVINO unchanged)."""
+    from onnx import numpy_helper
+    consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    consts.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in graph.node
+                   if n.op_type == 'Constant' and n.attribute[0].name == 'value'})
+    ranks = {v.name: len(v.type.tensor_type.shape.dim)
+             for v in list(graph.value_info) + list(graph.input)
+             if v.type.tensor_type.HasField('shape')}
+    done = 0
+    for n in graph.node:
+        attrs = {a.name: a for a in n.attribute}
+        if n.op_type != 'ReduceMean' or ranks.get(n.input[0]) != 4 or (
+                'keepdims' in attrs and attrs['keepdims'].i != 1):
+            continue
+        axes = consts.get(n.input[1]) if len(n.input) > 1 else (
+            list(attrs['axes'].ints) if 'axes' in attrs else None)
+        if axes is None or sorted(int(a) % 4 for a in np.ravel(axes)) != [2, 3]:
+            continue
+        n.op_type = 'GlobalAveragePool'
+        del n.input[1:]
+        del n.attribute[:]
+        done += 1
+    used = {i for n in graph.node for i in n.input}  # the axes no node reads any more
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    return done
 
 
 def split_exclusions(path: str, exclude: Sequence[str],

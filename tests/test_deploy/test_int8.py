@@ -86,6 +86,13 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
         convs = [n.output[0] for n in graph.node if n.op_type == 'Conv']
         direct = sum(o in q_in for o in convs)
         assert direct == len(convs) if quantized else direct < len(convs) // 2, backend
+        # each ReduceMean over H, W (13 SE squeezes and the neck's pool) is an int8
+        # GlobalAveragePool in the onnxruntime file and a float ReduceMean in OpenVINO's
+        ops = [n.op_type for n in graph.node]
+        pools, means = ops.count('GlobalAveragePool'), ops.count('ReduceMean')
+        assert (pools, means) == ((14, 0) if quantized else (0, 14)), (backend, pools, means)
+        dq_out = {n.output[0] for n in graph.node if n.op_type == 'DequantizeLinear'}
+        assert all(n.input[0] in dq_out for n in graph.node if n.op_type == 'GlobalAveragePool')
         # the logits stay float: the final Gemm (int8 weights) writes the graph output itself
         gemm = [n for n in graph.node if n.op_type == 'Gemm']
         assert [o.name for o in graph.output] == list(gemm[0].output), backend
@@ -98,6 +105,30 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
     for r in (ort, ov):  # and the file says so
         assert r['input_range'] == 'pixels'
         assert np.allclose(r['input_pinned'], PIXELS_RANGE, rtol=1e-6)
+
+
+def test_global_pools_rewrite_keeps_the_function(reference, tmp_path):
+    """The SE squeezes rewritten as GlobalAveragePool (onnxruntime's recipe)
+    compute what the exported ReduceMeans did, in onnxruntime and OpenVINO,
+    on a batch of random images; a ReduceMean over other axes is left alone."""
+    from onnx import helper
+
+    from rexnet_mm.deploy import OnnxClassifier
+    from rexnet_mm.deploy.qdq_options import global_pools, preprocess
+    work, _ = reference
+    src = osp.join(work, 'demo.onnx')
+    pre = preprocess(src, str(tmp_path / 'pre.onnx'), pools=True)
+    assert [n.op_type for n in onnx.load(pre).graph.node].count('GlobalAveragePool') == 14
+    x = np.random.default_rng(0).standard_normal((3, 3, 64, 64)).astype(np.float32)
+    for backend in ('onnxruntime', 'openvino'):
+        a, b = (OnnxClassifier(p, backend=backend).run(x) for p in (src, pre))
+        assert np.allclose(a, b, rtol=1e-5, atol=1e-6), backend
+    # over the channels: not a global pool
+    node = helper.make_node('ReduceMean', ['x', 'axes'], ['y'], keepdims=1)
+    graph = helper.make_graph([node], 'g', [helper.make_tensor_value_info(
+        'x', onnx.TensorProto.FLOAT, [1, 4, 8, 8])], [], [numpy_helper.from_array(
+            np.array([1], np.int64), 'axes')])
+    assert global_pools(graph) == 0 and graph.node[0].op_type == 'ReduceMean'
 
 
 def test_recipe_options_and_report(reference, tmp_path):
