@@ -20,7 +20,8 @@ float, found from the graph (rexnet_mm/deploy/quantize_det.py). Their
 
 --backend: the runtime the file is for; it picks the default --exclude and
 --float-outputs (what runs fastest there: docs/deploy.md; OpenVINO keeps the
-convolutions' outputs and the SE/SiLU Sigmoid and Mul float) and, with
+convolutions' outputs and the SE/SiLU Sigmoid and Mul float; onnxruntime's file
+averages in int8, each ReduceMean over H, W quantized as a GlobalAveragePool) and, with
 --max-error, the runtime that measures the error. --reduce-range auto turns
 7-bit weights on where the CPU lacks VNNI / AMX-int8. --max-error E holds a
 quarter of the images out, and while their median relative logit error
