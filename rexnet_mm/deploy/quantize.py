@@ -95,6 +95,11 @@ class QuantOptions:
         return list(DEFAULT_FLOAT_OUTPUTS[self.backend] if self.float_outputs is None
                     else self.float_outputs)
 
+    @property
+    def pools(self) -> bool:
+        """Whether spatial ReduceMeans are quantized as pools (GLOBAL_POOLS)."""
+        return GLOBAL_POOLS[self.backend]
+
     def summary(self) -> str:
         """The recipe in a progress line's words."""
         return (f'{self.method}, reduce_range {"on" if self.reduce else "off"}, float: '
@@ -138,7 +143,7 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
     tmp = partial_path(dst, 'quantize')  # .<name>.<pid>.quantize/, beside dst
     os.makedirs(tmp, exist_ok=True)
     try:
-        pre = _pre or preprocess(src, osp.join(tmp, 'pre.onnx'), GLOBAL_POOLS[opts.backend])
+        pre = _pre or preprocess(src, osp.join(tmp, 'pre.onnx'), opts.pools)
         meta = {p.key: p.value for p in onnx.load(src, load_external_data=False).metadata_props}
         op_types, excluded = split_exclusions(pre, opts.excluded, opts.region)
         out = osp.join(tmp, 'int8.onnx')
@@ -181,7 +186,7 @@ def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOpti
     work = partial_path(dst, 'budget')
     os.makedirs(work, exist_ok=True)
     try:
-        pre = preprocess(src, osp.join(work, 'pre.onnx'), GLOBAL_POOLS[opts.backend])
+        pre = preprocess(src, osp.join(work, 'pre.onnx'), opts.pools)
         best, trial = osp.join(work, 'best.onnx'), osp.join(work, 'trial.onnx')
         quantize_int8(src, best, calibration, opts, _pre=pre)
         err = evaluate(best)
@@ -281,10 +286,9 @@ def finish_recipe(src: str, dst: str, calib, hold, opts: QuantOptions,
             err, rows = quantize_to_budget(src, trial, calib, hold, opts, max_error, evaluate,
                                            max_tries, log=log, measure=measure)
         else:
-            quantize_int8(src, trial, calib, opts)
-            rows = sqnr_report(preprocess(src, osp.join(work, 'pre.onnx'),
-                                          GLOBAL_POOLS[opts.backend]),
-                               trial, report_feeds, work) if report else []
+            pre = preprocess(src, osp.join(work, 'pre.onnx'), opts.pools)  # once, for both
+            quantize_int8(src, trial, calib, opts, _pre=pre)
+            rows = sqnr_report(pre, trial, report_feeds, work) if report else []
         if report:
             write_report(rows, report)
         publish(trial, dst)
