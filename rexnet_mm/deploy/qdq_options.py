@@ -7,7 +7,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import DeployError
-from .qdq_report import graph_nodes
 
 
 def preprocess(src: str, out: str, pools: bool = False) -> str:
@@ -59,14 +58,30 @@ def global_pools(graph) -> int:
     return done
 
 
-def split_exclusions(path: str, exclude: Sequence[str],
+def vector_nodes(graph) -> List[str]:
+    """The nodes whose every input and output, weights aside, is a pooled
+    4-D map of H = W = 1 (as shape inference gives them): in ReXNet each SE
+    block's excitation (1x1 conv, ReLU, 1x1 conv, Sigmoid)."""
+    dims = {v.name: [d.dim_value if d.HasField('dim_value') else None
+                     for d in v.type.tensor_type.shape.dim]
+            for v in graph.value_info if v.type.tensor_type.HasField('shape')}
+    weights = {i.name for i in graph.initializer}
+
+    def pooled(name):
+        return len(dims.get(name, ())) == 4 and dims[name][2:] == [1, 1]
+    return [n.name for n in graph.node
+            if all(pooled(t) for t in list(n.input) + list(n.output) if t and t not in weights)
+            and any(t and t not in weights for t in n.input)]
+
+
+def split_exclusions(graph, exclude: Sequence[str], where: str,
                      region: Optional[Sequence[str]] = None) -> Tuple[List[str], List[str]]:
     """(op types to quantize, node names to exclude): each entry of
-    ``exclude`` is an op type of the graph or a node name; anything else is
-    refused, naming what the graph has. With ``region``, the op types are
-    those of its nodes (nothing outside it is even calibrated)."""
+    ``exclude`` is an op type of ``graph`` or a node name; anything else is
+    refused, naming what the graph (``where``) has. With ``region``, the op
+    types are those of its nodes (nothing outside it is even calibrated)."""
     from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
-    nodes = list(graph_nodes(path))
+    nodes = list(graph.node)
     types = sorted({n.op_type for n in nodes})
     inside = types if region is None else sorted(
         {n.op_type for n in nodes if n.name in set(region)})
@@ -74,7 +89,7 @@ def split_exclusions(path: str, exclude: Sequence[str],
     unknown = [e for e in exclude if e not in types and e not in names]
     if unknown:
         raise DeployError(f'--exclude {" ".join(unknown)}: neither an op type nor a node name '
-                          f'of {path}; its op types are {", ".join(types)}')
+                          f'of {where}; its op types are {", ".join(types)}')
     # onnxruntime's default for static quantization: both registries
     quantizable = [t for t in inside if (t in QDQRegistry or t in QLinearOpsRegistry)
                    and t not in exclude]
@@ -100,7 +115,7 @@ def pixel_range(meta: dict) -> Tuple[float, float]:
     return float((-mean / std).min()), float(((255 - mean) / std).max())
 
 
-def extra_options(pre: str, props: Dict[str, str], where: str, pixels: bool = True,
+def extra_options(graph, props: Dict[str, str], where: str, pixels: bool = True,
                   float_outputs: Sequence[str] = ()) -> dict:
     """onnxruntime's quantize_static options beyond the recipe's: asymmetric
     activation ranges; the graph outputs in float (:func:`output_op_types`)
@@ -109,12 +124,9 @@ def extra_options(pre: str, props: Dict[str, str], where: str, pixels: bool = Tr
     and with ``pixels``, in a file export_onnx.py wrote that takes its image
     normalised, the image input's range pinned to :func:`pixel_range`, so
     that no pixel value is clipped however narrow the calibration images
-    (docs/deploy.md has what it changed). ``props``: the file's metadata
-    (``where``: its path)."""
-    import onnx
-
+    (docs/deploy.md has what it changed). ``graph``: the prepared graph;
+    ``props``: the file's metadata (``where``: its path)."""
     from .metadata import META_KEY, parse_meta
-    graph = onnx.load(pre, load_external_data=False).graph
     types = sorted({n.op_type for n in graph.node})
     unknown = [t for t in float_outputs if t not in types]
     if unknown:

@@ -1,15 +1,17 @@
 """int8 post-training quantization of an exported classifier: onnxruntime's
 static quantization (QDQ: the same ``.onnx`` format, run by onnxruntime and
-OpenVINO alike), with the recipe's knobs.
+OpenVINO alike), with the recipe's knobs (:class:`~.qdq_recipe.QuantOptions`,
+each runtime's defaults in :mod:`.qdq_recipe`):
 
 - ``reduce_range``: 7-bit weights, which CPUs without int8 dot products
   (VNNI, AMX-int8) need: their u8 x s8 products saturate otherwise
   (onnxruntime's quantization guide). 'auto' turns it on there only.
-- ``exclude``: op types or node names kept in float; by default what
-  measurement chose for the runtime the file is for (:data:`DEFAULT_EXCLUDE`).
+- ``exclude``: op types or node names kept in float.
 - ``float_outputs``: op types whose outputs stay float (the next quantized
-  op quantizes its own input); by default the runtime's
-  (:data:`DEFAULT_FLOAT_OUTPUTS`).
+  op quantizes its own input).
+- ``avg_pools``: spatial averages in int8 (as GlobalAveragePool) or float.
+- ``vectors``: the ops on pooled 1x1 maps (the SE excitations) in float or
+  int8 (:func:`~.qdq_options.vector_nodes`).
 - ``method``: calibration by min-max, percentile or entropy.
 - ``input_range``: 'pixels' quantizes a normalised image input over every
   value a pixel can take (from the file's mean and std), 'calibrated' over
@@ -19,114 +21,21 @@ OpenVINO alike), with the recipe's knobs.
 - :func:`quantize_to_budget`: accuracy-aware; return the worst quantized node
   to float until the held-out images meet a logit-error budget.
 
-The recipe is recorded in the file's metadata under :data:`RECIPE_KEY`.
+The recipe is recorded in the file's metadata under ``RECIPE_KEY``.
 """
 import json
 import os
 import os.path as osp
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils.cpu import describe_cpu, has_int8_dot
 from ..utils.files import partial_path, publish, remove_quietly
 from .errors import DeployError
-from .qdq_options import extra_options, preprocess, split_exclusions
+from .qdq_options import extra_options, preprocess, split_exclusions, vector_nodes
+from .qdq_recipe import RECIPE_KEY, QuantOptions, recipe
 from .qdq_report import reader, sqnr_report, write_report
-
-METHODS = ('minmax', 'percentile', 'entropy')
-REDUCE_RANGE = ('auto', 'on', 'off')
-INPUT_RANGE = ('pixels', 'calibrated')
-RECIPE_KEY = 'rexnet_mm_int8'
-# kept in float by default, per runtime (docs/deploy.md has the measurement): the
-# accuracy is the same either way on the demo classifier; onnxruntime runs fastest
-# with every op in int8 (a float Sigmoid or Mul breaks its int8 chain: 1.09x fp32
-# instead of 1.72x at batch 16), OpenVINO with the SE gates' Sigmoid and the
-# SE/SiLU products in float (2.08x instead of 1.82x), which its kernels fuse (with
-# float conv outputs too: 1.40x against 1.12x all-int8 at batch 1)
-DEFAULT_EXCLUDE = {'onnxruntime': (), 'openvino': ('Sigmoid', 'Mul')}
-# op types whose outputs stay float by default, per runtime (docs/deploy.md): OpenVINO
-# fuses a convolution with the float activation after it and with the next op's input
-# quantization (ReXNet-1.0x at batch 1: 1.51x its fp32 against 1.23x with int8 conv
-# outputs; SSDLite 1.57x against 1.24x) and the logits move less; onnxruntime needs
-# the quantized output to run QLinearConv (0.92x its fp32 without)
-DEFAULT_FLOAT_OUTPUTS = {'onnxruntime': (), 'openvino': ('Conv', )}
-# whether an SE squeeze's ReduceMean becomes a GlobalAveragePool before quantizing
-# (qdq_options.global_pools), per runtime: onnxruntime runs the pool in int8 and the
-# ReduceMean in float; OpenVINO runs both alike and keeps the float ReduceMean's
-# accuracy (demo classifier median logit error 2.04% against 2.44% with int8 pools)
-GLOBAL_POOLS = {'onnxruntime': True, 'openvino': False}
-
-
-@dataclass
-class QuantOptions:
-    """The int8 recipe (tools/deployment/quantize_onnx.py's options)."""
-    method: str = 'minmax'
-    reduce_range: str = 'auto'
-    exclude: Optional[Sequence[str]] = None  # None: DEFAULT_EXCLUDE[backend]
-    backend: str = 'onnxruntime'  # the runtime the file is for
-    per_channel: bool = True
-    nodes: List[str] = field(default_factory=list)  # returned to float by --max-error
-    region: Optional[List[str]] = None  # the only nodes to quantize (None: all)
-    input_range: str = 'pixels'
-    float_outputs: Optional[Sequence[str]] = None  # None: DEFAULT_FLOAT_OUTPUTS[backend]
-
-    def check(self) -> 'QuantOptions':
-        if self.method not in METHODS:
-            raise DeployError(f'--method must be one of {", ".join(METHODS)}, but got '
-                              f'{self.method!r}')
-        if self.reduce_range not in REDUCE_RANGE:
-            raise DeployError(f'--reduce-range must be one of {", ".join(REDUCE_RANGE)}, but '
-                              f'got {self.reduce_range!r}')
-        if self.input_range not in INPUT_RANGE:
-            raise DeployError(f'--input-range must be one of {", ".join(INPUT_RANGE)}, but '
-                              f'got {self.input_range!r}')
-        from .backends import check_backend
-        check_backend(self.backend)
-        return self
-
-    @property
-    def excluded(self) -> List[str]:
-        return list(DEFAULT_EXCLUDE[self.backend] if self.exclude is None else self.exclude)
-
-    @property
-    def float_output_types(self) -> List[str]:
-        return list(DEFAULT_FLOAT_OUTPUTS[self.backend] if self.float_outputs is None
-                    else self.float_outputs)
-
-    @property
-    def pools(self) -> bool:
-        """Whether spatial ReduceMeans are quantized as pools (GLOBAL_POOLS)."""
-        return GLOBAL_POOLS[self.backend]
-
-    def summary(self) -> str:
-        """The recipe in a progress line's words."""
-        return (f'{self.method}, reduce_range {"on" if self.reduce else "off"}, float: '
-                f'{" ".join(self.excluded) or "none"}, float outputs: '
-                f'{" ".join(self.float_output_types) or "none"}')
-
-    @property
-    def reduce(self) -> bool:
-        if self.reduce_range == 'auto':
-            return not has_int8_dot()
-        return self.reduce_range == 'on'
-
-
-def recipe(opts: QuantOptions, calibration: int, pinned: Optional[dict] = None) -> dict:
-    """What the file's metadata records of how it was quantized; ``pinned``:
-    the TensorQuantOverrides applied (``input_pinned``: the input's range if
-    it was pinned, else None, as for a graph that normalises uint8 pixels
-    itself or a file without export_onnx.py's metadata)."""
-    ranges = [[float(r['rmin']), float(r['rmax'])]
-              for overrides in (pinned or {}).values() for r in overrides]
-    return dict(method=opts.method, reduce_range=opts.reduce,
-                reduce_range_option=opts.reduce_range, backend=opts.backend,
-                exclude=opts.excluded, nodes=list(opts.nodes), per_channel=opts.per_channel,
-                region=None if opts.region is None else len(opts.region),
-                float_outputs=opts.float_output_types, input_range=opts.input_range,
-                input_pinned=ranges[0] if ranges else None,
-                calibration_images=calibration, cpu=describe_cpu())
 
 
 def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray]],
@@ -145,9 +54,12 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
     try:
         pre = _pre or preprocess(src, osp.join(tmp, 'pre.onnx'), opts.pools)
         meta = {p.key: p.value for p in onnx.load(src, load_external_data=False).metadata_props}
-        op_types, excluded = split_exclusions(pre, opts.excluded, opts.region)
+        graph = onnx.load(pre, load_external_data=False).graph
+        op_types, excluded = split_exclusions(graph, opts.excluded, src, opts.region)
+        if opts.float_vectors:
+            excluded += vector_nodes(graph)
         out = osp.join(tmp, 'int8.onnx')
-        extra = extra_options(pre, meta, src, opts.input_range == 'pixels',
+        extra = extra_options(graph, meta, src, opts.input_range == 'pixels',
                               opts.float_output_types)
         method = {'minmax': CalibrationMethod.MinMax, 'percentile': CalibrationMethod.Percentile,
                   'entropy': CalibrationMethod.Entropy}[opts.method]

@@ -23,8 +23,9 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from .errors import DeployError
+from .qdq_recipe import QuantOptions
 from .qdq_report import graph_nodes
-from .quantize import QuantOptions, finish_recipe, held_out
+from .quantize import finish_recipe, held_out
 
 FEATURES = ('backbone', 'neck')  # module scopes quantized whole
 # what the heads quantize: their convolutions. The RoI bbox head's fully connected

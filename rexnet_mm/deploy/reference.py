@@ -57,15 +57,17 @@ def train_demo(root: str, work: str, log=print, seed: int = 0) -> str:
 
 
 def measure(config: str, checkpoint: str, work: str, backends, log=print,
-            input_range: str = 'pixels') -> Dict[str, dict]:
+            variant: str = '') -> Dict[str, dict]:
     """{'<backend>/<precision>': numbers} for the classifier exported
     (fused, dynamic) and quantized under ``work`` (each backend's default
-    recipe, with ``input_range``), against PyTorch fp32."""
+    recipe, changed as ``variant`` says: qdq_recipe.parse_variant), against
+    PyTorch fp32."""
     import torch
 
     from .export import ExportOptions, export_onnx
     from .loading import load_for_inference
-    from .quantize import QuantOptions, quantize_classifier
+    from .qdq_recipe import parse_variant
+    from .quantize import quantize_classifier
     from .runtime import OnnxClassifier
     data = osp.join(work, 'demo_cls')
     val = sorted(glob.glob(osp.join(data, 'val', '*', '*.png')))
@@ -86,7 +88,7 @@ def measure(config: str, checkpoint: str, work: str, backends, log=print,
     for backend in backends:
         int8 = osp.join(work, f'demo-int8-{backend}.onnx')
         quantize_classifier(fp32, int8, calib,
-                            QuantOptions(backend=backend, input_range=input_range), log=log)
+                            parse_variant(variant, backend), log=log)
         for precision, path in (('fp32', fp32), ('int8', int8)):
             got = OnnxClassifier(path, backend=backend)
             stats = agreement(ref, [got.run(x)[0] for x in xs], labels)

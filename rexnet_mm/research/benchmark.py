@@ -18,6 +18,9 @@ MODES = ('eager', 'deploy', 'compile', 'bf16', 'compile-bf16', 'ort', 'ort-int8'
 # rexnet_mm.deploy.quantize's default recipe for that runtime
 # deploy-functional: the fused model in eager mode with the forms a captured graph uses
 # (out-of-place SE scaling and partial residual), to compare with its in-place ones
+# an int8 mode may name a variant of the recipe after a colon, as KEY=VALUE pairs
+# joined by ':' (rexnet_mm.deploy.qdq_recipe.parse_variant), to time it beside the
+# default: rexnet:1.0x@ov-int8 rexnet:1.0x@ov-int8:float-outputs=none
 # `--preset deploy`: every inference path of ReXNet-1.0x and timm's rexnet_100
 DEPLOY_PRESET = [f'{m}@{mode}' for m in ('timm:rexnet_100', 'rexnet:1.0x')
                  for mode in MODES[:-1]]
@@ -76,7 +79,8 @@ def prepare_configs(configs, batch, h, w, device, modes):
     -dynamic, e.g. ``CONFIG@ov-int8-dynamic``)."""
     named = []
     for c in configs:
-        base, _, mode = c.partition('@')
+        base, _, spec_mode = c.partition('@')
+        mode, quant = split_variant(c, spec_mode)
         backend, *extra = mode.split('-') if mode else ('', )
         if backend not in ('', 'ort', 'ov') or not set(extra) <= {'int8', 'dynamic'}:
             raise UserError(f'config spec {c!r}: the mode after @ must be ort or ov, optionally '
@@ -90,9 +94,9 @@ def prepare_configs(configs, batch, h, w, device, modes):
         model, ev, tr = config_steps(base, batch, h, w, device,
                                      {'ort': 'onnxruntime', 'ov': 'openvino'}.get(backend),
                                      torch.get_num_threads(), int8='int8' in extra,
-                                     dynamic='dynamic' in extra)
-        named.append((base.split('/')[-1].replace('.py', '') + (f'@{mode}' if mode else ''),
-                      model, ev, tr))
+                                     dynamic='dynamic' in extra, quant=quant)
+        named.append((base.split('/')[-1].replace('.py', '')
+                      + (f'@{spec_mode}' if mode else ''), model, ev, tr))
     return named
 
 
@@ -114,6 +118,7 @@ def prepare_models(specs, batch, size, device, modes, amp=None, channels_last=Fa
     named = []
     for spec in specs:
         base, _, mode = spec.partition('@')
+        mode, quant = split_variant(spec, mode)
         if mode and mode not in MODES:
             raise UserError(f'model spec {spec!r}: the mode after @ must be one of '
                             f'{", ".join(MODES)}')
@@ -127,11 +132,30 @@ def prepare_models(specs, batch, size, device, modes, amp=None, channels_last=Fa
             raise UserError(f'{spec}: @modes time CPU inference: use --modes eval (and '
                             f'--device cpu)')
         print(f'[benchmark] preparing {spec} ...', flush=True)
-        model, ev = deploy_steps(spec, model, batch, size, torch.get_num_threads())
+        model, ev = deploy_steps(f'{base}@{mode}', model, batch, size,
+                                 torch.get_num_threads(), quant)
         if mode.startswith('compile'):
             ev()  # compiles (minutes); then warm-up as every model
         named.append((f'{spec} ({n:.2f}M)', model, ev, None))
     return named
+
+
+def split_variant(spec: str, mode: str):
+    """(mode, QuantOptions or None) of a spec's ``MODE[:KEY=VALUE...]``: a
+    variant of the int8 recipe for ``-int8`` modes."""
+    mode, _, variant = mode.partition(':')
+    if not variant:
+        return mode, None
+    if 'int8' not in mode.split('-'):
+        raise UserError(f'{spec}: a recipe variant after {mode} needs an int8 mode '
+                        f'(ort-int8, ov-int8)')
+    from ..deploy.errors import DeployError
+    from ..deploy.qdq_recipe import parse_variant
+    try:
+        return mode, parse_variant(variant, 'openvino' if mode.startswith('ov') else
+                                   'onnxruntime')
+    except DeployError as e:
+        raise UserError(f'{spec}: {e}') from None
 
 
 def ort_profiles(named) -> list:

@@ -61,11 +61,14 @@ class OnnxStep:
             torch.onnx.export(model.eval(), inputs, path, dynamo=False, dynamic_axes=axes,
                               input_names=list(names), opset_version=18)
         if int8:
-            from ..deploy.quantize import QuantOptions, quantize_int8
+            from dataclasses import replace
+
+            from ..deploy.qdq_recipe import QuantOptions
+            from ..deploy.quantize import quantize_int8
             quant = quant or QuantOptions(backend=backend)
             if detector:  # the detector recipe: post-processing in float
                 from ..deploy.quantize_det import detector_region
-                quant.region = detector_region(path)
+                quant = replace(quant, region=detector_region(path))
             calib = [{names[0]: torch.randn(inputs[0].shape).numpy(),
                       **{n: t.numpy() for n, t in zip(names[1:], inputs[1:])}}
                      for _ in range(4)]
@@ -99,8 +102,9 @@ class OnnxStep:
         return [(op, 100 * t / total) for op, t in by_op.most_common(8)]
 
 
-def deploy_steps(spec, model, batch, size, threads):
-    """The inference step of ``model`` run as ``mode`` (see benchmark.MODES)."""
+def deploy_steps(spec, model, batch, size, threads, quant=None):
+    """The inference step of ``model`` run as ``mode`` (see benchmark.MODES;
+    ``quant``: the int8 recipe, default the runtime's)."""
     mode = spec.rpartition('@')[2] if '@' in spec else 'eager'
     x = torch.randn(batch, 3, size, size)
     if mode == 'eager':
@@ -113,7 +117,8 @@ def deploy_steps(spec, model, batch, size, threads):
             x = x.contiguous(memory_format=torch.channels_last)
     if mode.startswith(('ort', 'ov')):
         backend = 'openvino' if mode.startswith('ov') else 'onnxruntime'
-        return model, OnnxStep(model, x, threads, int8=mode.endswith('int8'), backend=backend)
+        return model, OnnxStep(model, x, threads, int8=mode.endswith('int8'), backend=backend,
+                               quant=quant)
     if mode.startswith('compile'):
         model = torch.compile(model)
     amp = 'bf16' if mode.endswith('bf16') else None
@@ -166,14 +171,15 @@ def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
 
 
 def config_steps(config, batch, h, w, device, backend=None, threads=None, int8=False,
-                 dynamic=False):
+                 dynamic=False, quant=None):
     """Inference and training steps of an mmdet detector or an mmseg
     segmentor on dummy HxW images (with dummy boxes or label maps). With
     ``backend`` ('onnxruntime' or 'openvino'): the detector's inference as
     exported by tools/deployment/export_onnx.py (rexnet_mm.deploy.detector:
     the whole test path with NMS, a static graph of the batch), in that
     runtime, on the same input; ``int8``: quantized by the detector recipe
-    (rexnet_mm.deploy.quantize_det, calibrated on random input); ``dynamic``:
+    (rexnet_mm.deploy.quantize_det, calibrated on random input; ``quant``: its
+    options, default the runtime's); ``dynamic``:
     the graph with dynamic batch, height and width instead."""
     from ..runner.build import build_from_config, demo_det_batch, dummy_seg_samples
     model, scope = build_from_config(config)
@@ -187,7 +193,7 @@ def config_steps(config, batch, h, w, device, backend=None, threads=None, int8=F
         net = DetectorExport(model).eval()
         step = OnnxStep(net, (x, torch.tensor([[float(h), float(w)]] * batch)), threads,
                         names=('img', 'img_shape'), backend=backend, int8=int8,
-                        detector=True, dynamic=dynamic)
+                        detector=True, dynamic=dynamic, quant=quant)
         return model, step, None
     if scope == 'mmdet':
         data = demo_det_batch(model, batch, h, w, num_gt=6)

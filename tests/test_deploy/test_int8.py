@@ -11,7 +11,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from rexnet_mm.deploy.quantize import RECIPE_KEY
+from rexnet_mm.deploy.qdq_recipe import RECIPE_KEY
 from rexnet_mm.utils.cpu import has_int8_dot
 from helpers.onnx_files import detector_meta, tiny_onnx  # noqa: E402
 from helpers.tool import ROOT, run_main  # noqa: E402
@@ -72,6 +72,8 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
     for r in (ort, ov):
         assert r['reduce_range'] == (not has_int8_dot()) and r['reduce_range_option'] == 'auto'
         assert r['method'] == 'minmax' and r['calibration_images'] == 80 and r['cpu']
+        assert r['vectors'] == 'int8'
+    assert ort['avg_pools'] == 'int8' and ov['avg_pools'] == 'float'
     # the OpenVINO file keeps every Sigmoid in float (its output is not quantized; a
     # Mul's output is, where a quantized conv takes it); the onnxruntime one quantizes it
     for backend, quantized in (('openvino', False), ('onnxruntime', True)):
@@ -93,6 +95,8 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
         assert (pools, means) == ((14, 0) if quantized else (0, 14)), (backend, pools, means)
         dq_out = {n.output[0] for n in graph.node if n.op_type == 'DequantizeLinear'}
         assert all(n.input[0] in dq_out for n in graph.node if n.op_type == 'GlobalAveragePool')
+        # every conv takes int8 weights, each SE block's two on pooled 1x1 maps too
+        assert _float_convs(graph) == 0, backend
         # the logits stay float: the final Gemm (int8 weights) writes the graph output itself
         gemm = [n for n in graph.node if n.op_type == 'Gemm']
         assert [o.name for o in graph.output] == list(gemm[0].output), backend
@@ -105,6 +109,12 @@ def test_default_recipe_follows_the_backend_and_is_recorded(reference):
     for r in (ort, ov):  # and the file says so
         assert r['input_range'] == 'pixels'
         assert np.allclose(r['input_pinned'], PIXELS_RANGE, rtol=1e-6)
+
+
+def _float_convs(graph) -> int:
+    """How many convolutions take float weights (not a DequantizeLinear's output)."""
+    dq_out = {n.output[0] for n in graph.node if n.op_type == 'DequantizeLinear'}
+    return sum(n.input[1] not in dq_out for n in graph.node if n.op_type == 'Conv')
 
 
 def test_global_pools_rewrite_keeps_the_function(reference, tmp_path):
@@ -139,7 +149,7 @@ def test_recipe_options_and_report(reference, tmp_path):
                                   out, '--reduce-range', 'on', '--method', 'percentile',
                                   '--exclude', 'Sigmoid', '--report', report,
                                   '--input-range', 'calibrated', '--float-outputs', 'Conv',
-                                  'Add'])
+                                  'Add', '--avg-pools', 'float', '--vectors', 'float'])
     assert rc == 0, log
     r = _recipe(out)
     assert r['reduce_range'] is True and r['method'] == 'percentile'
@@ -153,6 +163,12 @@ def test_recipe_options_and_report(reference, tmp_path):
     assert 0 < sum(o in q_in for o in convs) < len(convs)
     assert r['exclude'] == ['Sigmoid'] and r['calibration_images'] == 8
     assert r['float_outputs'] == ['Conv', 'Add']
+    # (--avg-pools float) float ReduceMeans; (--vectors float) each SE block's excitation
+    # in float: its two 1x1 convs, on pooled maps, are the only ones with float weights
+    assert r['avg_pools'] == 'float' and r['vectors'] == 'float'
+    ops = [n.op_type for n in graph.node]
+    assert (ops.count('ReduceMean'), ops.count('GlobalAveragePool')) == (14, 0)
+    assert _float_convs(graph) == 26
     with open(report) as f:
         rows = list(csv.DictReader(f))
     assert {'activation', 'weight'} <= {row['kind'] for row in rows}
@@ -200,10 +216,30 @@ def test_bad_input_refused_in_one_line(reference, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['bad.jpg', 'det.onnx', 'empty']
     # the library refuses what argparse would
     from rexnet_mm.deploy import DeployError
-    from rexnet_mm.deploy.quantize import QuantOptions
+    from rexnet_mm.deploy.qdq_recipe import QuantOptions
     with pytest.raises(DeployError, match="--input-range must be one of pixels, calibrated, "
                        "but got 'wide'"):
         QuantOptions(input_range='wide').check()
+
+
+def test_recipe_variants_parse_or_are_refused():
+    """A recipe variant as text (benchmark.py's ``@ov-int8:KEY=VALUE``,
+    deploy_reference.py --recipe): the runtime's defaults with what it names."""
+    from rexnet_mm.deploy import DeployError
+    from rexnet_mm.deploy.qdq_recipe import parse_variant
+    ov = parse_variant('', 'openvino')
+    assert (ov.excluded, ov.float_output_types, ov.pools, ov.float_vectors) == (
+        ['Sigmoid', 'Mul'], ['Conv'], False, False)
+    v = parse_variant('float-outputs=none:avg-pools=int8:exclude=Sigmoid,Mul:vectors=float'
+                      ':method=entropy', 'openvino')
+    assert (v.excluded, v.float_output_types, v.pools, v.float_vectors, v.method) == (
+        ['Sigmoid', 'Mul'], [], True, True, 'entropy')
+    for text, expected in (('floats=none', "'floats=none' is not KEY=VALUE with KEY one of"),
+                           ('vectors', 'is not KEY=VALUE'),
+                           ('vectors=fp16', "--vectors must be one of int8, float, but got "
+                                            "'fp16'")):
+        with pytest.raises(DeployError, match=expected):
+            parse_variant(text, 'onnxruntime')
 
 
 def test_openvino_missing_or_unknown_is_one_line(reference, monkeypatch):

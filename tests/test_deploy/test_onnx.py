@@ -216,13 +216,20 @@ def test_benchmark_deploy_modes_run(capsys):
     a test's), its onnxruntime profile, and a mode it does not know."""
     bench = load_tool('tools/analysis/benchmark.py')
     bench.main(['--models', 'rexnet:1.0x@deploy', 'rexnet:1.0x@deploy-functional',
-                'rexnet:1.0x@ort', 'rexnet:1.0x@ov', 'rexnet:1.0x@ov-int8', '--batch', '1',
+                'rexnet:1.0x@ort', 'rexnet:1.0x@ov', 'rexnet:1.0x@ov-int8',
+                'rexnet:1.0x@ort-int8:vectors=float:avg-pools=float', '--batch', '1',
                 '--size', '64', '--rounds', '1', '--warmup', '1', '--threads', '2',
                 '--ort-profile'])
     out = capsys.readouterr().out
     for spec in ('rexnet:1.0x@deploy ', 'rexnet:1.0x@deploy-functional', 'rexnet:1.0x@ort',
-                 'rexnet:1.0x@ov ', 'rexnet:1.0x@ov-int8'):
+                 'rexnet:1.0x@ov ', 'rexnet:1.0x@ov-int8 ',
+                 'rexnet:1.0x@ort-int8:vectors=float:avg-pools=float'):
         assert f'| {spec}' in out, out
     assert 'onnxruntime kernel time by op type: Conv' in out
     with pytest.raises(SystemExit, match='the mode after @ must be one of'):
         bench.main(['--models', 'rexnet:1.0x@fp8'])
+    # a recipe variant (the int8 modes' only) that names a knob it does not have
+    for spec, expected in (('rexnet:1.0x@ov:vectors=float', 'needs an int8 mode'),
+                           ('rexnet:1.0x@ov-int8:vector=int8', "'vector=int8' is not KEY=VALUE")):
+        with pytest.raises(SystemExit, match=expected):
+            bench.main(['--models', spec])

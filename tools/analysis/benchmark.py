@@ -34,6 +34,12 @@ eager PyTorch (inference; --shape H W for a non-square input; several
         configs/detection/ssdlite_rexnet-1.0x_8xb24-600e_coco.py@ort \\
         configs/detection/ssdlite_rexnet-1.0x_8xb24-600e_coco.py@ort-int8 \\
         --batch 1 2 4 --size 320 --ort-profile
+
+An int8 mode may name a variant of its runtime's default recipe after a
+colon, KEY=VALUE pairs joined by ':' with quantize_onnx.py's option names as
+keys (lists comma-separated, none for empty), to time it beside the default:
+    python tools/analysis/benchmark.py --models rexnet:1.0x@ov-int8 \\
+        rexnet:1.0x@ov-int8:float-outputs=none rexnet:1.0x@ort-int8:avg-pools=float
 """
 import argparse
 import sys

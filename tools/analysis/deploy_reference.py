@@ -6,11 +6,13 @@ fp32, compared with tests/data/deploy_reference.yml.
 
     python tools/analysis/deploy_reference.py            # measure and compare
     python tools/analysis/deploy_reference.py --write    # and rewrite the file
-    python tools/analysis/deploy_reference.py --seed 3 --input-range calibrated
+    python tools/analysis/deploy_reference.py --seed 3 --recipe input-range=calibrated
 
 It prints every number that moved beyond its tolerance; --write replaces the
-file (review the diff with git). --seed and --input-range measure another
-model and recipe; only the default pair is compared and written. About a
+file (review the diff with git). --seed and --recipe measure another model
+and recipe (a variant of each runtime's default: KEY=VALUE pairs joined by
+':', keys as quantize_onnx.py's options, e.g. vectors=int8:avg-pools=float);
+only seed 0 with the default recipe is compared and written. About a
 minute on 2 cores.
 """
 import argparse
@@ -21,7 +23,6 @@ import tempfile
 import yaml
 
 from rexnet_mm.deploy.backends import BACKENDS, available
-from rexnet_mm.deploy.quantize import INPUT_RANGE
 from rexnet_mm.deploy.reference import DEMO_CONFIG, TOLERANCES, differences, measure, train_demo
 from rexnet_mm.utils.cpu import describe_cpu
 from rexnet_mm.utils.errors import one_line_errors
@@ -43,26 +44,29 @@ def main(argv=None):
     p.add_argument('--write', action='store_true', help='rewrite --file with what was measured')
     p.add_argument('--seed', type=int, default=0,
                    help='train the demo classifier with this seed (pinned: 0)')
-    p.add_argument('--input-range', default='pixels', choices=INPUT_RANGE,
-                   help='the int8 recipe\'s input range (pinned: pixels)')
+    p.add_argument('--recipe', default='', metavar='VARIANT',
+                   help='a variant of the int8 recipe, e.g. vectors=int8 (pinned: none)')
     args = p.parse_args(argv)
-    pinned_run = args.seed == 0 and args.input_range == 'pixels'
+    pinned_run = args.seed == 0 and not args.recipe
     if args.write and not pinned_run:
-        p.error(f'--write pins seed 0 with --input-range pixels, but got --seed {args.seed} '
-                f'--input-range {args.input_range}')
+        p.error(f'--write pins seed 0 with the default recipe, but got --seed {args.seed} '
+                f'--recipe {args.recipe!r}')
+    from rexnet_mm.deploy.qdq_recipe import parse_variant
+    for backend in BACKENDS:
+        parse_variant(args.recipe, backend)  # refused before training
     backends = [b for b in BACKENDS if available(b)]
     with tempfile.TemporaryDirectory(prefix='rexnet_reference_') as work:
         ckpt = train_demo(ROOT, work, seed=args.seed)
         measured = measure(osp.join(ROOT, DEMO_CONFIG), ckpt, work, backends,
-                           input_range=args.input_range)
+                           variant=args.recipe)
     print('| backend/precision | top-1 | agreement | median logit err | max logit err |')
     print('|---|---|---|---|---|')
     for key, m in measured.items():
         print(f'| {key} | {100 * m["top1"]:.1f}% | {100 * m["agreement"]:.1f}% | '
               f'{100 * m["median_error"]:.2f}% | {100 * m["max_error"]:.2f}% |')
     if not pinned_run:
-        print(f'[reference] seed {args.seed}, --input-range {args.input_range}: not compared '
-              f'with the pinned table (seed 0, pixels)')
+        print(f'[reference] seed {args.seed}, --recipe {args.recipe!r}: not compared with the '
+              f'pinned table (seed 0, the default recipe)')
         return 0
     pinned = read_pinned(args.file) if osp.exists(args.file) else {}
     moved = differences(measured, pinned.get('results', {}), pinned.get('tolerances'))

@@ -7,7 +7,8 @@ preprocessing.
     python tools/deployment/quantize_onnx.py rexnet.onnx --calib data/demo_cls/train \\
         --out rexnet-int8.onnx [--backend openvino] [--num 64] [--method minmax] \\
         [--reduce-range auto] [--input-range pixels] [--exclude Sigmoid Mul] \\
-        [--float-outputs Conv] [--report sqnr.md] [--max-error 0.02]
+        [--float-outputs Conv] [--avg-pools int8] [--vectors int8] [--report sqnr.md] \\
+        [--max-error 0.02]
     python tools/deployment/quantize_onnx.py det.onnx --calib data/demo_coco/train \\
         --out det-int8.onnx [--max-error 0.05]
 
@@ -18,11 +19,13 @@ float, found from the graph (rexnet_mm/deploy/quantize_det.py). Their
 0.3) on the held-out images that the int8 file misses (same label, IoU >=
 0.5). Measure the mAP with tools/test.py CONFIG det-int8.onnx.
 
---backend: the runtime the file is for; it picks the default --exclude and
---float-outputs (what runs fastest there: docs/deploy.md; OpenVINO keeps the
-convolutions' outputs and the SE/SiLU Sigmoid and Mul float; onnxruntime's file
+--backend: the runtime the file is for; it picks the default --exclude,
+--float-outputs and --avg-pools (what runs fastest there: docs/deploy.md; OpenVINO keeps
+the convolutions' outputs and the SE/SiLU Sigmoid and Mul float; onnxruntime's file
 averages in int8, each ReduceMean over H, W quantized as a GlobalAveragePool) and, with
---max-error, the runtime that measures the error. --reduce-range auto turns
+--max-error, the runtime that measures the error. --vectors float keeps each SE block's
+excitation (the ops on its pooled 1x1 map: one value per channel and image) in float,
+for images whose SE vectors leave the calibrated ranges. --reduce-range auto turns
 7-bit weights on where the CPU lacks VNNI / AMX-int8. --max-error E holds a
 quarter of the images out, and while their median relative logit error
 against the fp32 file exceeds E, returns the node that loses the most SQNR to
@@ -37,7 +40,7 @@ import os.path as osp
 import sys
 
 from rexnet_mm.deploy.backends import BACKENDS
-from rexnet_mm.deploy.quantize import INPUT_RANGE, METHODS, REDUCE_RANGE, QuantOptions
+from rexnet_mm.deploy.qdq_recipe import INPUT_RANGE, METHODS, PRECISIONS, REDUCE_RANGE, QuantOptions
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file, check_output_file
 from rexnet_mm.utils.images import MAX_PIXELS, check_image, list_images
@@ -70,6 +73,12 @@ def parse_args(argv=None):
                    help='op types whose outputs stay float, the next op quantizing its '
                    'own input (none: every quantized op\'s output is int8; default: the '
                    '--backend\'s, see above)')
+    p.add_argument('--avg-pools', choices=PRECISIONS,
+                   help='spatial averages (SE squeezes, a neck\'s pool) in int8, as '
+                   'GlobalAveragePool, or float (default: the --backend\'s, see above)')
+    p.add_argument('--vectors', choices=PRECISIONS,
+                   help='the ops on pooled 1x1 maps (each SE block\'s excitation) in float '
+                   'or int8 (default: int8)')
     p.add_argument('--report', help='write the per-tensor SQNR table here (.md or .csv)')
     p.add_argument('--max-error', type=float,
                    help='median relative logit error allowed on held-out images (0-1); '
@@ -113,8 +122,8 @@ def main(argv=None):
         quantize_classifier
     opts = QuantOptions(method=args.method, reduce_range=args.reduce_range,
                         exclude=args.exclude, backend=args.backend,
-                        input_range=args.input_range,
-                        float_outputs=args.float_outputs).check()
+                        input_range=args.input_range, float_outputs=args.float_outputs,
+                        avg_pools=args.avg_pools, vectors=args.vectors).check()
     print(f'[quantize] {len(images)} images from {" ".join(args.calib)}', flush=True)
     out = quantize(args.model, args.out, images, opts, report=args.report,
                    max_error=args.max_error, max_tries=args.max_tries,
