@@ -13,22 +13,25 @@ REDUCE_RANGE = ('auto', 'on', 'off')
 INPUT_RANGE = ('pixels', 'calibrated')
 PRECISIONS = ('int8', 'float')
 RECIPE_KEY = 'rexnet_mm_int8'
-# kept in float by default, per runtime (docs/deploy.md has the measurement): the
+# kept in float by default, per runtime (docs/deploy.md has the measurement, and
+# benchmark.py's recipe variants reproduce it: @ort-int8:exclude=Sigmoid,Mul): the
 # accuracy is the same either way on the demo classifier; onnxruntime runs fastest
-# with every op in int8 (a float Sigmoid or Mul breaks its int8 chain: 1.09x fp32
-# instead of 1.72x at batch 16), OpenVINO with the SE gates' Sigmoid and the
-# SE/SiLU products in float (2.08x instead of 1.82x), which its kernels fuse (with
-# float conv outputs too: 1.40x against 1.12x all-int8 at batch 1)
+# with every op in int8 (a float Sigmoid or Mul breaks its int8 chain: ReXNet-1.0x
+# 0.85x its fp32 instead of 1.39x at batch 16), OpenVINO with the SE gates' Sigmoid and
+# the SE/SiLU products in float, which its kernels fuse (1.85x instead of 1.34x with
+# neither float, 1.46x with only Sigmoid, 1.23x with only Mul)
 DEFAULT_EXCLUDE = {'onnxruntime': (), 'openvino': ('Sigmoid', 'Mul')}
 # op types whose outputs stay float by default, per runtime (docs/deploy.md): OpenVINO
 # fuses a convolution with the float activation after it and with the next op's input
-# quantization (ReXNet-1.0x at batch 1: 1.51x its fp32 against 1.23x with int8 conv
-# outputs; SSDLite 1.57x against 1.24x) and the logits move less; onnxruntime needs
-# the quantized output to run QLinearConv (0.92x its fp32 without)
+# quantization (@ov-int8 against @ov-int8:float-outputs=none, ReXNet-1.0x: 1.40x its
+# fp32 against 1.22x at batch 1, 2.06x against 1.56x at batch 16; SSDLite 1.66x against
+# 1.36x at batch 1) and the logits move less; onnxruntime needs the quantized output to
+# run QLinearConv (0.92x its fp32 without)
 DEFAULT_FLOAT_OUTPUTS = {'onnxruntime': (), 'openvino': ('Conv', )}
 # spatial averages (the SE squeezes' ReduceMean, the neck's pool) in int8, as a
 # GlobalAveragePool (qdq_options.global_pools), or float, per runtime: onnxruntime
-# runs the pool in int8 and a ReduceMean in float; OpenVINO runs both alike and keeps
+# runs the pool in int8 and a ReduceMean in float (ReXNet-1.0x 1.18x its fp32 against
+# 1.07x at batch 1, 1.50x against 1.38x at batch 16); OpenVINO runs both alike and keeps
 # the float ReduceMean's accuracy (demo classifier median logit error 2.04% against
 # 2.44% with int8 pools)
 DEFAULT_AVG_POOLS = {'onnxruntime': 'int8', 'openvino': 'float'}
@@ -138,9 +141,10 @@ def parse_variant(text: str, backend: str) -> QuantOptions:
     changes = {}
     for pair in filter(None, text.split(':')):
         key, sep, value = pair.partition('=')
-        if not sep or key not in VARIANT_KEYS:
+        if not sep or key not in VARIANT_KEYS or not value:
             raise DeployError(f'recipe variant {text!r}: {pair!r} is not KEY=VALUE with KEY '
-                              f'one of {", ".join(VARIANT_KEYS)}')
+                              f'one of {", ".join(VARIANT_KEYS)} and a VALUE (none for an '
+                              f'empty list)')
         name = VARIANT_KEYS[key]
         changes[name] = ([] if value == 'none' else value.split(',')) if name in LISTS \
             else value

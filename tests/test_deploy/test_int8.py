@@ -235,7 +235,7 @@ def test_recipe_variants_parse_or_are_refused():
     assert (v.excluded, v.float_output_types, v.pools, v.float_vectors, v.method) == (
         ['Sigmoid', 'Mul'], [], True, True, 'entropy')
     for text, expected in (('floats=none', "'floats=none' is not KEY=VALUE with KEY one of"),
-                           ('vectors', 'is not KEY=VALUE'),
+                           ('vectors', 'is not KEY=VALUE'), ('exclude=', 'and a VALUE'),
                            ('vectors=fp16', "--vectors must be one of int8, float, but got "
                                             "'fp16'")):
         with pytest.raises(DeployError, match=expected):

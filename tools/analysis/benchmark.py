@@ -65,8 +65,7 @@ def title(args, h, w, device, results) -> str:
             f'torch {torch.__version__}{burst}')
 
 
-@one_line_errors
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split('\n\n', 1)[1])
@@ -101,9 +100,17 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.burst < 1:
         p.error(f'--burst must be >= 1, but got {args.burst}')
+    if len(args.batch) > 1 and not args.configs:
+        p.error('several --batch sizes apply to --configs')
     if args.modes is None:
         deploy = args.preset or any('@' in m for m in args.models + (args.configs or []))
         args.modes = ['eval'] if deploy else ['eval', 'train']
+    return args
+
+
+@one_line_errors
+def main(argv=None):
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -111,8 +118,6 @@ def main(argv=None):
     h, w = args.shape or (args.size, args.size)
     if args.configs:
         named, batches = prepare_configs_at(args.configs, args.batch, h, w, device, args.modes)
-    elif len(args.batch) > 1:
-        p.error('several --batch sizes apply to --configs')
     else:
         named = prepare_models(DEPLOY_PRESET if args.preset == 'deploy' else args.models,
                                args.batch[0], args.size, device, args.modes, args.amp,
