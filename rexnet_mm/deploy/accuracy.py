@@ -3,8 +3,9 @@ image, against a reference (fp32): top-1 agreement and the relative logit
 error of each image, max|a - b| / max|a| over its logits (a: the
 reference). One definition, used by tools/analysis/precision_agreement.py,
 the int8 quantizer's ``--max-error`` and the pinned reference table."""
+import os.path as osp
 import statistics
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -41,3 +42,23 @@ def table_row(name: str, stats: Dict[str, float]) -> str:
     """A markdown row: name | agreement | median | max (percent)."""
     return (f'| {name} | {100 * stats["top1_agreement"]:.1f}% | '
             f'{100 * stats["median_error"]:.2f}% | {100 * stats["max_error"]:.2f}% |')
+
+
+def worst(ref: Sequence[np.ndarray], got: Sequence[np.ndarray], names: Sequence[str],
+          k: int = 3) -> List[Tuple[str, float]]:
+    """The ``k`` images whose logits moved most (folder/file name), with
+    their relative errors, worst first."""
+    rel = relative_errors(ref, got)
+    order = sorted(range(len(rel)), key=lambda i: -rel[i])[:k]
+    return [(osp.join(osp.basename(osp.dirname(names[i])), osp.basename(names[i])), rel[i])
+            for i in order]
+
+
+def logit_scale(ref: Sequence[np.ndarray]) -> str:
+    """What a relative error is relative to: each image's largest |logit|,
+    its median and range over the images, in words."""
+    top = [float(np.abs(np.asarray(a, np.float64)).max()) for a in ref]
+    mid = statistics.median(top)
+    return (f'fp32 logits: the largest |logit| of an image is {mid:.3g} at the median '
+            f'({min(top):.3g} to {max(top):.3g}), so a 1% relative error there is '
+            f'{mid / 100:.2g} logits')

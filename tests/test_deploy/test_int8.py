@@ -63,6 +63,31 @@ def test_pinned_reference_holds(reference):
         assert measured[f'{backend}/int8']['agreement'] >= 0.95
 
 
+def test_precision_agreement_tool_reproduces_the_reference(reference):
+    """tools/analysis/precision_agreement.py, through the config's own
+    pipeline and data preprocessor, gives the reference's numbers (which
+    come through the file's preprocessing), names the worst images and says
+    what 1% of the logits is."""
+    import re
+
+    from rexnet_mm.deploy.reference import DEMO_CONFIG, photos
+    work, measured = reference
+    rc, out = run_main('tools/analysis/precision_agreement.py', [
+        osp.join(ROOT, DEMO_CONFIG), osp.join(work, 'train', 'epoch_8.pth'), '--images',
+        osp.join(work, 'demo_cls', 'val'), *photos(), '--onnx', osp.join(work, 'demo.onnx'),
+        '--int8', osp.join(work, 'demo-int8-openvino.onnx'), '--backend', 'openvino'])
+    assert rc == 0, out
+    row = re.search(r'\| int8 \.onnx \(openvino\) \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \|', out)
+    m = measured['openvino/int8']
+    # the same numbers, up to the printed rounding
+    assert row and np.allclose([float(v) for v in row.groups()],
+                               [100 * m[k] for k in ('agreement', 'median_error', 'max_error')],
+                               rtol=0, atol=0.051), out
+    worst = re.search(r'int8 \.onnx \(openvino\): (\S+) ([\d.]+)%', out)
+    assert worst and float(worst.group(2)) == float(row.group(3)), out
+    assert re.search(r'the largest \|logit\| of an image is [\d.]+ at the median', out), out
+
+
 def test_default_recipe_follows_the_backend_and_is_recorded(reference):
     work, _ = reference
     ort, ov = (_recipe(osp.join(work, f'demo-int8-{b}.onnx'))

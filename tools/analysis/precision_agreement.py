@@ -11,7 +11,8 @@ OpenVINO, against the fp32 PyTorch model, image by image.
 
 The relative logit difference of an image is max|a - b| / max|a| over its
 logits (a: fp32, rexnet_mm.deploy.accuracy); the table gives its median and
-maximum over the images.
+maximum over the images. Below it: the fp32 logits' scale (what 1% of them
+is) and, per precision, the three images that moved most.
 """
 import argparse
 import copy
@@ -20,7 +21,7 @@ import sys
 import torch
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.deploy.accuracy import agreement, table_row
+from rexnet_mm.deploy.accuracy import agreement, logit_scale, table_row, worst
 from rexnet_mm.deploy.backends import add_backend_arg
 from rexnet_mm.deploy.loading import load_for_inference
 from rexnet_mm.models.layers import fuse_model
@@ -90,6 +91,11 @@ def main(argv=None):
     for name, label in names.items():
         if logits[name]:
             print(table_row(label, agreement(ref, logits[name])))
+    print(f'\n{logit_scale(ref)}; the images that moved most:')
+    for name, label in names.items():
+        if logits[name]:
+            moved = worst(ref, logits[name], images)
+            print(f'  {label}: ' + ', '.join(f'{n} {100 * e:.2f}%' for n, e in moved))
     return 0
 
 
