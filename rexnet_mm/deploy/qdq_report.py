@@ -89,10 +89,14 @@ def sqnr_report(fp32: str, int8: str, feeds: Sequence[Dict[str, np.ndarray]],
 
 
 def write_report(rows: List[dict], path: str) -> None:
-    """``rows`` of :func:`sqnr_report` as markdown (``.md``) or csv (``.csv``)."""
+    """``rows`` of :func:`sqnr_report` as markdown (``.md``) or csv (``.csv``);
+    ``alone_err_pct``: a classifier's median relative logit error, in percent,
+    with the weights and that activation alone in int8 (:mod:`.qdq_isolate`)."""
     def fmt(v):
         return '' if v is None else f'{v:.2f}' if isinstance(v, float) else str(v)
-    cols = ('kind', 'tensor', 'node', 'local_sqnr', 'model_sqnr', 'drop')
+    cols = ('kind', 'tensor', 'node', 'local_sqnr', 'model_sqnr', 'drop', 'alone_err_pct')
+    rows = [dict(r, alone_err_pct=None if r.get('alone') is None else 100 * r['alone'])
+            for r in rows]
     tmp = partial_path(path)
     try:
         with open(tmp, 'w') as f:

@@ -184,26 +184,52 @@ def held_out(n: int, share: float) -> set:
 def finish_recipe(src: str, dst: str, calib, hold, opts: QuantOptions,
                   evaluate: Optional[Callable[[str], float]], max_error: Optional[float],
                   max_tries: int, report: Optional[str], report_feeds, log=print,
-                  measure: str = 'held-out median logit error') -> dict:
+                  measure: str = 'held-out median logit error', logits: bool = True) -> dict:
     """Quantize ``src`` on the ``calib`` feeds, to the ``max_error`` budget of
     ``evaluate`` when one is given (:func:`quantize_to_budget`), write the
-    SQNR ``report`` (on ``report_feeds``) and publish ``dst``: all or
-    nothing. Returns {'error': the held-out error or None, 'rows', 'measure'}."""
+    SQNR ``report`` (on ``report_feeds``; with ``logits``, a classifier's,
+    each activation's logit error alone too: :func:`add_alone_errors`) and
+    publish ``dst``: all or nothing. Returns {'error': the held-out error
+    or None, 'rows', 'measure'}."""
     work = partial_path(dst, 'quantize')
     os.makedirs(work, exist_ok=True)
     try:
-        trial = osp.join(work, 'int8.onnx')
+        trial, pre = osp.join(work, 'int8.onnx'), osp.join(work, 'pre.onnx')
         err = None
         if max_error:
             err, rows = quantize_to_budget(src, trial, calib, hold, opts, max_error, evaluate,
                                            max_tries, log=log, measure=measure)
+            if report and logits:
+                preprocess(src, pre, opts.pools)
         else:
-            pre = preprocess(src, osp.join(work, 'pre.onnx'), opts.pools)  # once, for both
+            preprocess(src, pre, opts.pools)  # once, for both
             quantize_int8(src, trial, calib, opts, _pre=pre)
             rows = sqnr_report(pre, trial, report_feeds, work) if report else []
         if report:
+            if logits:
+                add_alone_errors(rows, src, pre, trial, report_feeds, log)
             write_report(rows, report)
         publish(trial, dst)
     finally:
         remove_quietly(work)
     return dict(error=err, rows=rows, measure=measure)
+
+
+def add_alone_errors(rows: List[dict], src: str, pre: str, int8: str, feeds, log=print) -> None:
+    """Each activation row's ``alone``: the median relative logit error of
+    ``int8`` on ``feeds`` against ``src`` with the weights and that
+    activation alone quantized (:mod:`.qdq_isolate`), printed with the
+    weights' own."""
+    from .backends.onnxruntime import session
+    from .qdq_isolate import alone_errors
+    fp32 = session(src)
+    ref = [fp32.run(None, f)[0] for f in feeds]
+    log(f'[quantize] report: the logit error of each activation alone, on {len(feeds)} images')
+    weights, alone = alone_errors(pre, int8, feeds, ref, log)
+    for r in rows:
+        r['alone'] = alone.get(r['tensor']) if r['kind'] == 'activation' else None
+    if alone:
+        name, worst = max(alone.items(), key=lambda kv: kv[1])
+        log(f'[quantize] report: median logit error {100 * weights:.2f}% with the weights '
+            f'alone in int8; with one activation too, {100 * min(alone.values()):.2f}% to '
+            f'{100 * worst:.2f}% ({name})')

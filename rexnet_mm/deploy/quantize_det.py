@@ -124,7 +124,7 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
         q = OnnxDetector(path, backend=opts.backend, **kw)
         return missed_share(refs, [q.predict(*h) for h in hold])
     return finish_recipe(src, dst, feeds, [feed(*h) for h in hold], opts, evaluate, max_error,
-                         max_tries, report, feeds[:4], log, measure=MISSED)
+                         max_tries, report, feeds[:4], log, measure=MISSED, logits=False)
 
 
 def pad_to(feed: dict, size) -> dict:

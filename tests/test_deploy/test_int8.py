@@ -199,6 +199,45 @@ def test_recipe_options_and_report(reference, tmp_path):
     assert {'activation', 'weight'} <= {row['kind'] for row in rows}
     sqnr = [float(row['local_sqnr']) for row in rows]
     assert sqnr == sorted(sqnr) and all(row['node'] for row in rows)
+    # each activation's logit error alone (with the int8 weights), in percent; none for weights
+    alone = [float(row['alone_err_pct']) for row in rows if row['kind'] == 'activation'
+             if row['alone_err_pct']]
+    assert len(alone) > 100 and all(0 <= a < 50 for a in alone)
+    assert not any(row['alone_err_pct'] for row in rows if row['kind'] == 'weight')
+    assert 'with the weights alone in int8; with one activation too' in log
+
+
+def test_isolated_activations_are_exact_at_both_ends(reference, tmp_path):
+    """qdq_isolate: the int8 file with every activation kept runs exactly as
+    the file; with none, every activation pair is gone, the ReLU/Clip the
+    quantizer folded into a conv's output range are back, and only the
+    weights' error is left (below the whole file's)."""
+    import onnxruntime as ort
+
+    from rexnet_mm.deploy import OnnxClassifier
+    from rexnet_mm.deploy.accuracy import relative_errors
+    from rexnet_mm.deploy.qdq_isolate import activation_pairs, isolate, removed_activations
+    from rexnet_mm.deploy.qdq_options import preprocess
+    work, measured = reference
+    src, q = osp.join(work, 'demo.onnx'), osp.join(work, 'demo-int8-onnxruntime.onnx')
+    pre, model = onnx.load(preprocess(src, str(tmp_path / 'pre.onnx'), pools=True)), onnx.load(q)
+    pairs, folded = activation_pairs(model.graph), removed_activations(model, pre)
+    assert len(pairs) > 150 and len(folded) == 29  # 16 ReLU6 (Clip) and 13 SE ReLUs
+    x = np.random.default_rng(0).standard_normal((4, 3, 64, 64)).astype(np.float32)
+    clf = OnnxClassifier(src)
+    feeds = [{clf.input.name: x[i:i + 1]} for i in range(4)]
+
+    def run(m):
+        sess = ort.InferenceSession(m.SerializeToString(), providers=['CPUExecutionProvider'])
+        return [sess.run(None, f)[0] for f in feeds]
+    assert all(np.array_equal(a, b) for a, b in zip(run(isolate(model, list(pairs), pre=pre)),
+                                                    run(model)))
+    bare = isolate(model, [], pre=pre)
+    ops = [n.op_type for n in bare.graph.node]
+    assert ops.count('QuantizeLinear') == 0 and ops.count('Clip') + ops.count('Relu') == 29
+    ref = [clf.run(f[clf.input.name]) for f in feeds]
+    weights_only = max(relative_errors(ref, run(bare)))
+    assert weights_only < min(relative_errors(ref, run(model))), weights_only
 
 
 def test_max_error_met_or_nothing_written(reference, tmp_path):

@@ -79,7 +79,8 @@ def parse_args(argv=None):
     p.add_argument('--vectors', choices=PRECISIONS,
                    help='the ops on pooled 1x1 maps (each SE block\'s excitation) in float '
                    'or int8 (default: int8)')
-    p.add_argument('--report', help='write the per-tensor SQNR table here (.md or .csv)')
+    p.add_argument('--report', help='write the per-tensor SQNR table here (.md or .csv; a '
+                   'classifier\'s also gives each activation\'s logit error alone)')
     p.add_argument('--max-error', type=float,
                    help='median relative logit error allowed on held-out images (0-1); '
                    'detectors: the share of confident detections missed')
