@@ -17,7 +17,8 @@ each runtime's defaults in :mod:`.qdq_recipe`):
   value a pixel can take (from the file's mean and std), 'calibrated' over
   what the calibration images held (:mod:`.qdq_options`).
 - :func:`~.qdq_report.sqnr_report`: onnxruntime's QDQ debugger, per-tensor
-  SQNR of the activations and weights, worst first.
+  SQNR of the activations and weights, worst first; for a classifier
+  :func:`add_alone_errors` adds each activation's logit error alone.
 - :func:`quantize_to_budget`: accuracy-aware; return the worst quantized node
   to float until the held-out images meet a logit-error budget.
 
