@@ -45,13 +45,13 @@ def table_row(name: str, stats: Dict[str, float]) -> str:
 
 
 def worst(ref: Sequence[np.ndarray], got: Sequence[np.ndarray], names: Sequence[str],
-          k: int = 3) -> List[Tuple[str, float]]:
-    """The ``k`` images whose logits moved most (folder/file name), with
-    their relative errors, worst first."""
+          k: int = 3) -> List[Tuple[str, float, float]]:
+    """The ``k`` images whose logits moved most: (folder/file name, relative
+    error, the image's largest |logit| in ``ref``), worst first."""
     rel = relative_errors(ref, got)
     order = sorted(range(len(rel)), key=lambda i: -rel[i])[:k]
-    return [(osp.join(osp.basename(osp.dirname(names[i])), osp.basename(names[i])), rel[i])
-            for i in order]
+    return [(osp.join(osp.basename(osp.dirname(names[i])), osp.basename(names[i])), rel[i],
+             float(np.abs(np.asarray(ref[i], np.float64)).max())) for i in order]
 
 
 def logit_scale(ref: Sequence[np.ndarray]) -> str:

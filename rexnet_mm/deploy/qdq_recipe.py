@@ -38,7 +38,7 @@ DEFAULT_AVG_POOLS = {'onnxruntime': 'int8', 'openvino': 'float'}
 # the ops on pooled 1x1 maps (each SE block's excitation: two 1x1 convs, ReLU, Sigmoid;
 # qdq_options.vector_nodes) in int8 by default: in float the demo classifier's median
 # logit error fell on 4 of 5 seeds but within the noise (-0.14 / -0.11 points on
-# average in onnxruntime / OpenVINO), the max moved either way, and batch 1 ran 2-6%
+# average in onnxruntime / OpenVINO), the max moved either way, and batch 1 ran 1-11%
 # slower (docs/deploy.md). 'float' is there for an image set whose SE vectors leave
 # the calibrated ranges (the pinned demo model's max error on matplotlib's logo comes
 # from one SE's clipped ReLU output: 25.8% -> 18.8% in onnxruntime with float vectors)

@@ -83,7 +83,7 @@ def test_precision_agreement_tool_reproduces_the_reference(reference):
     assert row and np.allclose([float(v) for v in row.groups()],
                                [100 * m[k] for k in ('agreement', 'median_error', 'max_error')],
                                rtol=0, atol=0.051), out
-    worst = re.search(r'int8 \.onnx \(openvino\): (\S+) ([\d.]+)%', out)
+    worst = re.search(r'int8 \.onnx \(openvino\): (\S+) ([\d.]+)% \(of [\d.]+\)', out)
     assert worst and float(worst.group(2)) == float(row.group(3)), out
     assert re.search(r'the largest \|logit\| of an image is [\d.]+ at the median', out), out
 

@@ -12,7 +12,8 @@ OpenVINO, against the fp32 PyTorch model, image by image.
 The relative logit difference of an image is max|a - b| / max|a| over its
 logits (a: fp32, rexnet_mm.deploy.accuracy); the table gives its median and
 maximum over the images. Below it: the fp32 logits' scale (what 1% of them
-is) and, per precision, the three images that moved most.
+is) and, per precision, the three images that moved most (with each one's
+largest |logit|: an unsure image's small logits make a small change large).
 """
 import argparse
 import copy
@@ -95,7 +96,8 @@ def main(argv=None):
     for name, label in names.items():
         if logits[name]:
             moved = worst(ref, logits[name], images)
-            print(f'  {label}: ' + ', '.join(f'{n} {100 * e:.2f}%' for n, e in moved))
+            print(f'  {label}: ' + ', '.join(f'{n} {100 * e:.2f}% (of {m:.3g})'
+                                             for n, e, m in moved))
     return 0
 
 
