@@ -110,3 +110,6 @@ def test_benchmark_times_int8_detectors_per_image(capsys):
     assert '| ms/img |' in out
     for b in (1, 2):
         assert f'| ssdlite_rexnet-1.0x_demo-coco@ort-int8 b{b} | eval |' in out, out
+    # a recipe variant takes an int8 mode, before anything is exported
+    with pytest.raises(SystemExit, match='needs an int8 mode'):
+        bench.main(['--configs', f'{config}@ort-dynamic:avg-pools=float'])
