@@ -44,8 +44,8 @@ def removed_activations(model, pre) -> Dict[str, object]:
             for o in n.output if o in made and made[o].op_type != n.op_type}
 
 
-def isolate(model, keep: Sequence[str], pairs: Optional[Dict[str, List[int]]] = None,
-            folded: Optional[Dict[str, object]] = None, pre=None):
+def isolate(model, keep: Sequence[str], pre, pairs: Optional[Dict[str, List[int]]] = None,
+            folded: Optional[Dict[str, object]] = None):
     """A copy of the QDQ ``model`` in which only the activations ``keep``
     are quantized: every other pair of :func:`activation_pairs` is removed,
     its readers read the float tensor, and an activation the quantizer
@@ -105,7 +105,7 @@ def alone_errors(pre: str, int8: str, feeds: Sequence[Dict[str, np.ndarray]],
     options = session_options(spinning=False)
 
     def error(keep):
-        graph = isolate(model, keep, pairs, folded, fp32)
+        graph = isolate(model, keep, fp32, pairs, folded)
         sess = ort.InferenceSession(graph.SerializeToString(), options,
                                     providers=['CPUExecutionProvider'])
         return statistics.median(relative_errors(ref, [sess.run(None, f)[0] for f in feeds]))

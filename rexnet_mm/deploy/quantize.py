@@ -88,18 +88,20 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
 def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOptions,
                        max_error: float, evaluate: Callable[[str], float],
                        max_steps: int = 20, log=print,
-                       measure: str = 'held-out median logit error') -> Tuple[float, List[dict]]:
+                       measure: str = 'held-out median logit error',
+                       _pre: Optional[str] = None) -> Tuple[float, List[dict]]:
     """Accuracy-aware quantization: quantize and measure ``evaluate(int8
     path)`` (the median relative logit error on the held-out images); while
     it exceeds ``max_error``, try returning to float the next quantized node
     in the order of the SQNR it loses (the report's ``drop`` on
     ``holdout``), keeping it in float only if the error falls; at most
     ``max_steps`` tries. Writes ``dst`` only when the budget is met, else
-    raises DeployError; returns (error, report)."""
+    raises DeployError; returns (error, report). ``_pre``: ``src`` already
+    prepared (:func:`~.qdq_options.preprocess`)."""
     work = partial_path(dst, 'budget')
     os.makedirs(work, exist_ok=True)
     try:
-        pre = preprocess(src, osp.join(work, 'pre.onnx'), opts.pools)
+        pre = _pre or preprocess(src, osp.join(work, 'pre.onnx'), opts.pools)
         best, trial = osp.join(work, 'best.onnx'), osp.join(work, 'trial.onnx')
         quantize_int8(src, best, calibration, opts, _pre=pre)
         err = evaluate(best)
@@ -195,15 +197,13 @@ def finish_recipe(src: str, dst: str, calib, hold, opts: QuantOptions,
     work = partial_path(dst, 'quantize')
     os.makedirs(work, exist_ok=True)
     try:
-        trial, pre = osp.join(work, 'int8.onnx'), osp.join(work, 'pre.onnx')
+        trial = osp.join(work, 'int8.onnx')
+        pre = preprocess(src, osp.join(work, 'pre.onnx'), opts.pools)  # once, for all
         err = None
         if max_error:
             err, rows = quantize_to_budget(src, trial, calib, hold, opts, max_error, evaluate,
-                                           max_tries, log=log, measure=measure)
-            if report and logits:
-                preprocess(src, pre, opts.pools)
+                                           max_tries, log=log, measure=measure, _pre=pre)
         else:
-            preprocess(src, pre, opts.pools)  # once, for both
             quantize_int8(src, trial, calib, opts, _pre=pre)
             rows = sqnr_report(pre, trial, report_feeds, work) if report else []
         if report:

@@ -230,9 +230,9 @@ def test_isolated_activations_are_exact_at_both_ends(reference, tmp_path):
     def run(m):
         sess = ort.InferenceSession(m.SerializeToString(), providers=['CPUExecutionProvider'])
         return [sess.run(None, f)[0] for f in feeds]
-    assert all(np.array_equal(a, b) for a, b in zip(run(isolate(model, list(pairs), pre=pre)),
+    assert all(np.array_equal(a, b) for a, b in zip(run(isolate(model, list(pairs), pre)),
                                                     run(model)))
-    bare = isolate(model, [], pre=pre)
+    bare = isolate(model, [], pre)
     ops = [n.op_type for n in bare.graph.node]
     assert ops.count('QuantizeLinear') == 0 and ops.count('Clip') + ops.count('Relu') == 29
     ref = [clf.run(f[clf.input.name]) for f in feeds]
