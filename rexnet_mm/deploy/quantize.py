@@ -20,7 +20,8 @@ each runtime's defaults in :mod:`.qdq_recipe`):
   SQNR of the activations and weights, worst first; for a classifier
   :func:`add_alone_errors` adds each activation's logit error alone.
 - :func:`quantize_to_budget`: accuracy-aware; return the worst quantized node
-  to float until the held-out images meet a logit-error budget.
+  to float until half the held-out images meet a logit-error budget, then
+  confirm it on the other half, which the search never saw.
 
 The recipe is recorded in the file's metadata under ``RECIPE_KEY``.
 """
@@ -85,18 +86,23 @@ def quantize_int8(src: str, dst: str, calibration: Sequence[Dict[str, np.ndarray
     return dst
 
 
-def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOptions,
-                       max_error: float, evaluate: Callable[[str], float],
+def quantize_to_budget(src: str, dst: str, calibration, search, opts: QuantOptions,
+                       max_error: float, evaluate: Callable[[str, str], float],
                        max_steps: int = 20, log=print,
                        measure: str = 'held-out median logit error',
                        _pre: Optional[str] = None) -> Tuple[float, List[dict]]:
     """Accuracy-aware quantization: quantize and measure ``evaluate(int8
-    path)`` (the median relative logit error on the held-out images); while
-    it exceeds ``max_error``, try returning to float the next quantized node
-    in the order of the SQNR it loses (the report's ``drop`` on
-    ``holdout``), keeping it in float only if the error falls; at most
-    ``max_steps`` tries. Writes ``dst`` only when the budget is met, else
-    raises DeployError; returns (error, report). ``_pre``: ``src`` already
+    path, 'search')`` (e.g. the median relative logit error on the search
+    half of the held-out images); while it exceeds ``max_error``, try
+    returning to float the next quantized node in the order of the SQNR it
+    loses (the report's ``drop`` on the ``search`` feeds), keeping it in
+    float only if the error falls; at most ``max_steps`` tries. Then the
+    budget must hold on ``evaluate(path, 'check')``, the other half, which
+    no decision saw: on a few dozen images a try's error moves by a few
+    tenths of a point whether or not the node matters, so a search judged
+    on its own images would claim gains that do not carry over. Writes
+    ``dst`` only when both halves meet the budget, else raises DeployError;
+    returns (the check half's error, report). ``_pre``: ``src`` already
     prepared (:func:`~.qdq_options.preprocess`)."""
     work = partial_path(dst, 'budget')
     os.makedirs(work, exist_ok=True)
@@ -104,10 +110,10 @@ def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOpti
         pre = _pre or preprocess(src, osp.join(work, 'pre.onnx'), opts.pools)
         best, trial = osp.join(work, 'best.onnx'), osp.join(work, 'trial.onnx')
         quantize_int8(src, best, calibration, opts, _pre=pre)
-        err = evaluate(best)
-        log(f'[quantize] {measure} {100 * err:.2f}% (budget '
+        err = evaluate(best, 'search')
+        log(f'[quantize] {measure} {100 * err:.2f}% on the search images (budget '
             f'{100 * max_error:.2f}%)')
-        rows = sqnr_report(pre, best, holdout, work)
+        rows = sqnr_report(pre, best, search, work)
         ranked = [r['node'] for r in sorted(
             (r for r in rows if r['drop'] is not None and r['node'] and r['node'][0] != '('),
             key=lambda r: -r['drop'])]
@@ -115,7 +121,7 @@ def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOpti
             remove_quietly(trial)
             quantize_int8(src, trial, calibration,
                           replace(opts, nodes=opts.nodes + [node]), _pre=pre)
-            got = evaluate(trial)
+            got = evaluate(trial, 'search')
             kept = got < err
             log(f'[quantize] try {step + 1}: {node} in float: {100 * got:.2f}% '
                 f'({"kept" if kept else "undone"})')
@@ -127,13 +133,29 @@ def quantize_to_budget(src: str, dst: str, calibration, holdout, opts: QuantOpti
                 break
         if err > max_error:
             raise DeployError(f'--max-error {max_error:g}: the {measure} is '
-                              f'{err:.4g} with {len(opts.nodes)} nodes in float; nothing '
-                              f'written. Try more calibration images, another --method or '
-                              f'--exclude')
+                              f'{err:.4g} on the search images with {len(opts.nodes)} nodes '
+                              f'in float; nothing written. Try more calibration images, '
+                              f'another --method or --exclude')
+        checked = confirm(evaluate(best, 'check'), err, max_error, len(opts.nodes), measure,
+                          log)
         publish(best, dst)
-        return err, sqnr_report(pre, dst, holdout, work) if opts.nodes else rows
+        return checked, sqnr_report(pre, dst, search, work) if opts.nodes else rows
     finally:
         remove_quietly(work)
+
+
+def confirm(checked: float, searched: float, max_error: float, nodes: int, measure: str,
+            log=print) -> float:
+    """The check half's error ``checked`` when it meets the budget, which the
+    search met with ``searched`` on its own half; else a DeployError."""
+    log(f'[quantize] {measure} {100 * checked:.2f}% on the check images (the search did not '
+        f'see them; {100 * searched:.2f}% on its own)')
+    if checked > max_error:
+        raise DeployError(f'--max-error {max_error:g}: the search met it on its images '
+                          f'({searched:.4g}, {nodes} nodes in float), but the check images '
+                          f'give {checked:.4g}: the gain did not carry over; nothing written. '
+                          f'Try more images (--num) or a larger budget')
+    return checked
 
 
 def quantize_classifier(src: str, dst: str, images: Sequence[str], opts: QuantOptions,
@@ -145,7 +167,8 @@ def quantize_classifier(src: str, dst: str, images: Sequence[str], opts: QuantOp
     (spread evenly) measures the median relative logit error against the
     fp32 file in ``opts.backend`` (:func:`quantize_to_budget`); ``report``:
     the SQNR table (.md or .csv). Nothing is written unless all succeeds.
-    Returns {'error': the held-out error or None, 'rows': the report}."""
+    Returns {'error': the check images' error (:func:`split_held`) or None,
+    'rows': the report}."""
     from .accuracy import agreement
     from .runtime import OnnxClassifier
     kw = dict(max_pixels=max_pixels) if max_pixels else {}
@@ -161,39 +184,59 @@ def quantize_classifier(src: str, dst: str, images: Sequence[str], opts: QuantOp
         (hold if i in held else calib).append(feed(path))
         if (i + 1) % 16 == 0 or i + 1 == len(images):
             log(f'[quantize]   preprocessed {i + 1}/{len(images)} images')
-    log(f'[quantize] calibrating on {len(calib)} images ({opts.summary()})'
-        + (f', {len(hold)} held out' if hold else ''))
+    log(f'[quantize] calibrating on {len(calib)} images ({opts.summary()})' + held_words(hold))
     fp32 = clf if opts.backend == 'onnxruntime' or not hold else OnnxClassifier(
         src, backend=opts.backend, **kw)
-    ref = [fp32.run(f[clf.input.name]) for f in hold]
+    halves = dict(zip(('search', 'check'), split_held(
+        [(f[clf.input.name], fp32.run(f[clf.input.name])) for f in hold])))
 
-    def evaluate(path):
+    def evaluate(path, half):
         q = OnnxClassifier(path, backend=opts.backend, **kw)
-        return agreement(ref, [q.run(f[clf.input.name]) for f in hold])['median_error']
-    return finish_recipe(src, dst, calib, hold, opts, evaluate, max_error, max_tries, report,
-                         calib[:16], log)
+        return agreement([r for _, r in halves[half]],
+                         [q.run(x) for x, _ in halves[half]])['median_error']
+    return finish_recipe(src, dst, calib, split_held(hold)[0], opts, evaluate, max_error,
+                         max_tries, report, calib[:16], log)
 
 
 def held_out(n: int, share: float) -> set:
     """Indices of ``share`` of ``n`` images, spread evenly (none for 0); a
-    DeployError unless some are left to calibrate on."""
-    held = set(range(0, n, max(1, round(1 / share)))) if share else set()
-    if share and (not held or len(held) == n):
-        raise DeployError(f'--max-error needs images to calibrate on and to hold out: give at '
-                          f'least 2 (got {n})')
+    DeployError unless at least two are held out (one for the search, one
+    for its check: :func:`split_held`) and some are left to calibrate on."""
+    step = max(1, round(1 / share)) if share else 0
+    held = set(range(0, n, step)) if share else set()
+    if share and (len(held) < 2 or len(held) == n):
+        need = f'at least {step + 1}' if step > 1 else 'a held-out share below a half'
+        raise DeployError(f'--max-error needs images to calibrate on and to hold out, half of '
+                          f'them to steer the search and half to check it: give {need} '
+                          f'(got {n})')
     return held
 
 
-def finish_recipe(src: str, dst: str, calib, hold, opts: QuantOptions,
-                  evaluate: Optional[Callable[[str], float]], max_error: Optional[float],
+def split_held(items: Sequence) -> Tuple[list, list]:
+    """The held-out images (or their feeds) in two halves, alternately: the
+    search's, which steer :func:`quantize_to_budget`, and the check's, on
+    which it confirms the budget."""
+    return list(items[0::2]), list(items[1::2])
+
+
+def held_words(hold: Sequence) -> str:
+    """', N held out (S to steer the search, C to check it)', or '' for none."""
+    search, check = split_held(hold)
+    return (f', {len(hold)} held out ({len(search)} to steer the search, {len(check)} to '
+            f'check it)' if hold else '')
+
+
+def finish_recipe(src: str, dst: str, calib, search, opts: QuantOptions,
+                  evaluate: Optional[Callable[[str, str], float]], max_error: Optional[float],
                   max_tries: int, report: Optional[str], report_feeds, log=print,
                   measure: str = 'held-out median logit error', logits: bool = True) -> dict:
     """Quantize ``src`` on the ``calib`` feeds, to the ``max_error`` budget of
-    ``evaluate`` when one is given (:func:`quantize_to_budget`), write the
+    ``evaluate`` when one is given (:func:`quantize_to_budget`, steered by
+    the ``search`` feeds' SQNR), write the
     SQNR ``report`` (on ``report_feeds``; with ``logits``, a classifier's,
     each activation's logit error alone too: :func:`add_alone_errors`) and
     publish ``dst``: all or nothing. Returns {'error': the held-out error
-    or None, 'rows', 'measure'}."""
+    on the check images or None, 'rows', 'measure'}."""
     work = partial_path(dst, 'quantize')
     os.makedirs(work, exist_ok=True)
     try:
@@ -201,7 +244,7 @@ def finish_recipe(src: str, dst: str, calib, hold, opts: QuantOptions,
         pre = preprocess(src, osp.join(work, 'pre.onnx'), opts.pools)  # once, for all
         err = None
         if max_error:
-            err, rows = quantize_to_budget(src, trial, calib, hold, opts, max_error, evaluate,
+            err, rows = quantize_to_budget(src, trial, calib, search, opts, max_error, evaluate,
                                            max_tries, log=log, measure=measure, _pre=pre)
         else:
             quantize_int8(src, trial, calib, opts, _pre=pre)

@@ -16,7 +16,8 @@ graph's top level. So:
 
 ``--max-error`` is in a detector's terms: the share of the fp32 file's
 confident detections (score >= :data:`CONFIDENT`) on the held-out images
-that the int8 file misses (no detection of the same label with IoU >= 0.5).
+that the int8 file misses (no detection of the same label with IoU >= 0.5),
+steered by one half of them and checked on the other, as for classifiers.
 """
 from typing import List, Optional, Sequence
 
@@ -25,7 +26,7 @@ import numpy as np
 from .errors import DeployError
 from .qdq_recipe import QuantOptions
 from .qdq_report import graph_nodes
-from .quantize import finish_recipe, held_out
+from .quantize import finish_recipe, held_out, held_words, split_held
 
 FEATURES = ('backbone', 'neck')  # module scopes quantized whole
 # what the heads quantize: their convolutions. The RoI bbox head's fully connected
@@ -82,7 +83,8 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
     pipeline (one image per run, a static batch filled with copies);
     ``max_error``: :data:`MISSED` (:func:`quantize_to_budget`); ``report``:
     the SQNR table. Nothing is written unless all succeeds. Returns
-    {'error': the held-out share missed or None, 'rows': the report}."""
+    {'error': the share missed on the check images or None, 'rows': the
+    report}."""
     from .runtime_det import OnnxDetector
     kw = dict(max_pixels=max_pixels) if max_pixels else {}
     det = OnnxDetector(src, **kw)
@@ -115,16 +117,18 @@ def quantize_detector(src: str, dst: str, images: Sequence[str], opts: QuantOpti
     feeds = [feed(*c) for c in calib]
     log(f'[quantize] detector: {len(opts.region)} nodes of the backbone, neck and heads may '
         f'be int8, post-processing float; calibrating on {len(calib)} images '
-        f'({opts.summary()})' + (f', {len(hold)} held out' if hold else ''))
+        f'({opts.summary()})' + held_words(hold))
     fp32 = det if opts.backend == 'onnxruntime' or not hold else OnnxDetector(
         src, backend=opts.backend, **kw)
-    refs = [fp32.predict(*h) for h in hold]
+    halves = dict(zip(('search', 'check'), split_held([(h, fp32.predict(*h)) for h in hold])))
 
-    def evaluate(path):
+    def evaluate(path, half):
         q = OnnxDetector(path, backend=opts.backend, **kw)
-        return missed_share(refs, [q.predict(*h) for h in hold])
-    return finish_recipe(src, dst, feeds, [feed(*h) for h in hold], opts, evaluate, max_error,
-                         max_tries, report, feeds[:4], log, measure=MISSED, logits=False)
+        return missed_share([r for _, r in halves[half]],
+                            [q.predict(*h) for h, _ in halves[half]])
+    return finish_recipe(src, dst, feeds, [feed(*h) for h in split_held(hold)[0]], opts,
+                         evaluate, max_error, max_tries, report, feeds[:4], log, measure=MISSED,
+                         logits=False)
 
 
 def pad_to(feed: dict, size) -> dict:

@@ -3,6 +3,7 @@ classifier, per backend x precision, against PyTorch fp32), the recipe's
 options and what the file records of them, accuracy-aware quantization, and
 bad input refused in one line with nothing written."""
 import csv
+import glob
 import json
 import os.path as osp
 
@@ -253,6 +254,45 @@ def test_max_error_met_or_nothing_written(reference, tmp_path):
                                          str(tmp_path / 'no.md')])
     assert rc == 1 and 'try 2:' in log and 'nothing written' in log, log
     assert sorted(p.name for p in tmp_path.iterdir()) == ['q.onnx']
+
+
+def test_max_error_is_confirmed_on_images_the_search_did_not_see(reference, tmp_path):
+    """The search steers by one half of the held-out images; the budget must
+    then hold on the other half, or nothing is written (a gain on the
+    search's own images alone is noise); the error returned is the check's."""
+    from rexnet_mm.deploy.errors import DeployError
+    from rexnet_mm.deploy.qdq_recipe import QuantOptions
+    from rexnet_mm.deploy.quantize import held_out, quantize_to_budget, split_held
+    from rexnet_mm.deploy.runtime import OnnxClassifier
+    assert held_out(5, 0.25) == {0, 4} and split_held([0, 1, 2, 3, 4]) == ([0, 2, 4], [1, 3])
+    with pytest.raises(DeployError, match='half of them to steer the search and half to '
+                                          'check it: give at least 5 \\(got 4\\)'):
+        held_out(4, 0.25)
+    work, _ = reference
+    src = osp.join(work, 'demo.onnx')
+    clf = OnnxClassifier(src)
+    train = sorted(glob.glob(osp.join(work, 'demo_cls', 'train', '*', '*.png')))[:4]
+    feeds = [{clf.input.name: clf.preprocess(p)[None]} for p in train]
+    for check, written in ((0.2, False), (0.005, True)):
+        seen, log = [], []
+
+        def evaluate(path, half):  # the first file misses on the search half, each try meets
+            seen.append(half)
+            return {'check': check}.get(half, 0.5 if len(seen) == 1 else 0.001)
+        dst = str(tmp_path / f'{written}.onnx')
+        opts = QuantOptions()
+        if not written:
+            with pytest.raises(DeployError, match='the check images give 0.2: the gain did not '
+                                                  'carry over; nothing written'):
+                quantize_to_budget(src, dst, feeds, feeds[:2], opts, 0.01, evaluate,
+                                   log=log.append)
+        else:
+            err, _ = quantize_to_budget(src, dst, feeds, feeds[:2], opts, 0.01, evaluate,
+                                        log=log.append)
+            assert err == 0.005
+        assert seen == ['search', 'search', 'check'] and len(opts.nodes) == 1
+        assert osp.isfile(dst) == written and any('on the check images' in m for m in log)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['True.onnx']
 
 
 def test_bad_input_refused_in_one_line(reference, tmp_path):

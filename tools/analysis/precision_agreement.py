@@ -37,6 +37,26 @@ def _fused(model):
     return model
 
 
+def print_tables(logits: dict, images, args) -> None:
+    """The agreement table against fp32, what 1% of a logit is, and the
+    images that moved most, per precision."""
+    ref = logits['fp32']
+    print(f'\n{len(images)} images ({" ".join(args.images)}); reference: fp32, unfused')
+    print('| precision | top-1 agreement | median rel. logit diff | max rel. logit diff |')
+    print('|---|---|---|---|')
+    names = {'bf16': 'bf16 (PyTorch)', 'onnx': f'fp32 .onnx ({args.backend})',
+             'int8': f'int8 .onnx ({args.backend})'}
+    for name, label in names.items():
+        if logits[name]:
+            print(table_row(label, agreement(ref, logits[name])))
+    print(f'\n{logit_scale(ref)}; the images that moved most:')
+    for name, label in names.items():
+        if logits[name]:
+            moved = worst(ref, logits[name], images)
+            print(f'  {label}: ' + ', '.join(f'{n} {100 * e:.2f}% (of {m:.3g})'
+                                             for n, e, m in moved))
+
+
 @one_line_errors
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
@@ -83,21 +103,7 @@ def main(argv=None):
             logits[name].append(clf.run(clf.preprocess(path)[None])[0])
         if (i + 1) % 25 == 0 or i + 1 == len(images):
             print(f'[agreement] {i + 1}/{len(images)} images', flush=True)
-    ref = logits['fp32']
-    print(f'\n{len(images)} images ({" ".join(args.images)}); reference: fp32, unfused')
-    print('| precision | top-1 agreement | median rel. logit diff | max rel. logit diff |')
-    print('|---|---|---|---|')
-    names = {'bf16': 'bf16 (PyTorch)', 'onnx': f'fp32 .onnx ({args.backend})',
-             'int8': f'int8 .onnx ({args.backend})'}
-    for name, label in names.items():
-        if logits[name]:
-            print(table_row(label, agreement(ref, logits[name])))
-    print(f'\n{logit_scale(ref)}; the images that moved most:')
-    for name, label in names.items():
-        if logits[name]:
-            moved = worst(ref, logits[name], images)
-            print(f'  {label}: ' + ', '.join(f'{n} {100 * e:.2f}% (of {m:.3g})'
-                                             for n, e, m in moved))
+    print_tables(logits, images, args)
     return 0
 
 

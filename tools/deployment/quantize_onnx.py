@@ -27,10 +27,11 @@ averages in int8, each ReduceMean over H, W quantized as a GlobalAveragePool) an
 excitation (the ops on its pooled 1x1 map: one value per channel and image) in float,
 for images whose SE vectors leave the calibrated ranges. --reduce-range auto turns
 7-bit weights on where the CPU lacks VNNI / AMX-int8. --max-error E holds a
-quarter of the images out, and while their median relative logit error
-against the fp32 file exceeds E, returns the node that loses the most SQNR to
-float; if E cannot be met it exits 1 and writes nothing. The recipe is
-recorded in the file's metadata (key rexnet_mm_int8).
+quarter of the images out, half to steer and half to check: while the first
+half's median relative logit error against the fp32 file exceeds E, returns
+the node that loses the most SQNR to float; E must then hold on the second
+half, which the search never saw. If E cannot be met it exits 1 and writes
+nothing. The recipe is recorded in the file's metadata (key rexnet_mm_int8).
 
 Measure what it costs with tools/analysis/precision_agreement.py (--int8) and
 tools/analysis/benchmark.py (--preset deploy).
