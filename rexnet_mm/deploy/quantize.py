@@ -151,10 +151,12 @@ def confirm(checked: float, searched: float, max_error: float, nodes: int, measu
     log(f'[quantize] {measure} {100 * checked:.2f}% on the check images (the search did not '
         f'see them; {100 * searched:.2f}% on its own)')
     if checked > max_error:
-        raise DeployError(f'--max-error {max_error:g}: the search met it on its images '
-                          f'({searched:.4g}, {nodes} nodes in float), but the check images '
-                          f'give {checked:.4g}: the gain did not carry over; nothing written. '
-                          f'Try more images (--num) or a larger budget')
+        met = (f'the search met it on its images ({searched:.4g}, {nodes} nodes in float), '
+               f'but the check images give {checked:.4g}: the gain did not carry over'
+               if nodes else f'the search images meet it ({searched:.4g}) with every node '
+               f'int8, but the check images give {checked:.4g}')
+        raise DeployError(f'--max-error {max_error:g}: {met}; nothing written. Try more '
+                          f'images (--num) or a larger budget')
     return checked
 
 

@@ -293,6 +293,10 @@ def test_max_error_is_confirmed_on_images_the_search_did_not_see(reference, tmp_
         assert seen == ['search', 'search', 'check'] and len(opts.nodes) == 1
         assert osp.isfile(dst) == written and any('on the check images' in m for m in log)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['True.onnx']
+    with pytest.raises(DeployError, match=r'the search images meet it \(0.001\) with every '
+                                          r'node int8, but the check images give 0.2;'):
+        quantize_to_budget(src, str(tmp_path / 'no.onnx'), feeds, feeds[:2], QuantOptions(),
+                           0.01, lambda path, half: {'check': 0.2}.get(half, 0.001))
 
 
 def test_bad_input_refused_in_one_line(reference, tmp_path):
