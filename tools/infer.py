@@ -166,13 +166,10 @@ def main(argv=None):
     for path in images:
         check_image(path, max_pixels=args.max_pixels)
     inputs += images
-    if onnx:
-        if args.precision != 'fp32':
-            p.error('--precision applies to PyTorch models; an .onnx file runs as exported '
-                    '(int8: tools/deployment/quantize_onnx.py)')
+    if onnx:  # --precision bf16: OpenVINO's (rexnet_mm.deploy.backends.check_precision)
         from rexnet_mm.deploy import load_exported
         exported = load_exported(args.model, backend=args.backend or 'onnxruntime',
-                                 max_pixels=args.max_pixels)
+                                 max_pixels=args.max_pixels, precision=args.precision)
         if exported.kind == 'detector':
             detect_onnx(exported, images, drawing_paths(args, images, inputs), args.score_thr)
         else:

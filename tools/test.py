@@ -15,7 +15,7 @@ import os.path as osp
 import torch
 
 import rexnet_mm  # noqa: F401  registers ReXNet; lets torch.load read mmengine checkpoints
-from rexnet_mm.deploy.backends import add_backend_arg
+from rexnet_mm.deploy.backends import add_backend_arg, check_precision
 from rexnet_mm.runner.checks import check_checkpoint_fits
 from rexnet_mm.runner.cli import add_precision_arg, parse_common_args
 from rexnet_mm.runner.config import build_runner, load_config
@@ -59,9 +59,8 @@ def main(argv=None):
     if onnx and scope != 'mmdet':
         raise SystemExit(f'error: an .onnx file evaluates with mmdet configs (an exported '
                          f'detector), but {args.config} is an {scope} config')
-    if onnx and args.precision != 'fp32':
-        raise SystemExit('error: --precision applies to PyTorch models; an .onnx file runs as '
-                         'exported')
+    if onnx:  # --precision bf16: OpenVINO's; refused before the test set is read
+        check_precision(args.backend, args.precision)
     cfg.load_from = None if onnx else args.checkpoint
     if args.show_dir:
         vis = cfg.default_hooks.get('visualization')
@@ -77,7 +76,8 @@ def main(argv=None):
 
     if onnx:
         import rexnet_mm.deploy.evaluation  # noqa: F401  registers ExportedDetector
-        cfg.model = dict(type='ExportedDetector', path=args.checkpoint, backend=args.backend)
+        cfg.model = dict(type='ExportedDetector', path=args.checkpoint, backend=args.backend,
+                         precision=args.precision)
         cfg.pop('data_preprocessor', None)  # (the file holds its normalisation)
     runner = build_runner(cfg)
     if onnx:

@@ -25,13 +25,16 @@ class ExportedDetector(BaseModel):
             must be the same (its labels index them, as COCO's categories do).
         threads (int, optional): runtime threads. Default: the runtime's.
         backend (str): 'onnxruntime' or 'openvino'. Default: 'onnxruntime'.
+        precision (str): 'fp32', or 'bf16' in OpenVINO on a CPU with native
+            bf16. Default: 'fp32'.
     """
 
     def __init__(self, path: str, classes: Optional[Sequence[str]] = None,
-                 threads: Optional[int] = None, backend: str = 'onnxruntime', init_cfg=None):
+                 threads: Optional[int] = None, backend: str = 'onnxruntime',
+                 precision: str = 'fp32', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.path = path
-        self.detector = OnnxDetector(path, threads, backend=backend)
+        self.detector = OnnxDetector(path, threads, backend=backend, precision=precision)
         self._warned = False
         if classes is not None:
             self.check_classes(classes)

@@ -59,10 +59,11 @@ class ExportedModel:
         ExportedModel.KINDS[cls.kind] = cls
 
     def __init__(self, path: str, threads: Optional[int] = None, *,
-                 backend: str = 'onnxruntime', max_pixels: int = MAX_PIXELS, _opened=None):
+                 backend: str = 'onnxruntime', max_pixels: int = MAX_PIXELS,
+                 precision: str = 'fp32', _opened=None):
         self.path = path
         self.max_pixels = max_pixels
-        self.engine, self.meta = _opened or _open(path, threads, backend)
+        self.engine, self.meta = _opened or _open(path, threads, backend, precision)
         if self.meta['kind'] != self.kind:
             raise DeployError(f'{path} is an exported {self.meta["kind"]}, not a {self.kind}')
         self.classes: List[str] = list(self.meta['classes'])
@@ -100,19 +101,20 @@ class ExportedModel:
         return results[0] if single else results
 
 
-def _open(path, threads, backend):
+def _open(path, threads, backend, precision='fp32'):
     meta = read_meta(path)  # refused before a runtime compiles anything
-    engine = open_engine(path, backend, threads)
+    engine = open_engine(path, backend, threads, precision)
     _check_input_shapes(engine, path)
     return engine, meta
 
 
 def load_exported(path: str, threads: Optional[int] = None, backend: str = 'onnxruntime',
-                  max_pixels: int = MAX_PIXELS) -> ExportedModel:
+                  max_pixels: int = MAX_PIXELS, precision: str = 'fp32') -> ExportedModel:
     """The runtime for the kind of model ``path`` holds: an
     :class:`OnnxClassifier` or an :class:`~.runtime_det.OnnxDetector`, in
-    ``backend``."""
-    sess, meta = _open(path, threads, backend)
+    ``backend`` (``precision`` 'bf16': OpenVINO's, see
+    :func:`~.backends.check_precision`)."""
+    sess, meta = _open(path, threads, backend, precision)
     runtimes = ExportedModel.KINDS
     if meta['kind'] not in runtimes:
         raise DeployError(f'{path} is an exported {meta["kind"]}; the runtime takes '

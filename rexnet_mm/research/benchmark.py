@@ -13,17 +13,29 @@ from ..utils.errors import UserError
 from .steps import OnnxStep, backbone_steps, build_backbone, config_steps, deploy_steps, sync
 
 MODES = ('eager', 'deploy', 'compile', 'bf16', 'compile-bf16', 'ort', 'ort-int8', 'ov',
-         'ov-int8', 'deploy-functional')
+         'ov-int8', 'ov-bf16', 'deploy-functional')
 # ort / ov: the fused model exported to ONNX, in onnxruntime / OpenVINO; -int8: quantized by
-# rexnet_mm.deploy.quantize's default recipe for that runtime
+# rexnet_mm.deploy.quantize's default recipe for that runtime; ov-bf16: the fp32 file
+# computed in bfloat16 by OpenVINO (CPUs with native bf16 only: AVX512-BF16 or AMX)
 # deploy-functional: the fused model in eager mode with the forms a captured graph uses
 # (out-of-place SE scaling and partial residual), to compare with its in-place ones
 # an int8 mode may name a variant of the recipe after a colon, as KEY=VALUE pairs
 # joined by ':' (rexnet_mm.deploy.qdq_recipe.parse_variant), to time it beside the
 # default: rexnet:1.0x@ov-int8 rexnet:1.0x@ov-int8:float-outputs=none
-# `--preset deploy`: every inference path of ReXNet-1.0x and timm's rexnet_100
-DEPLOY_PRESET = [f'{m}@{mode}' for m in ('timm:rexnet_100', 'rexnet:1.0x')
-                 for mode in MODES[:-1]]
+
+
+def deploy_preset() -> list:
+    """`--preset deploy`: every inference path of ReXNet-1.0x and timm's
+    rexnet_100 (ov-bf16 where OpenVINO has native bf16 here)."""
+    from ..deploy.backends import available
+    skip = {'deploy-functional'}
+    if not available('openvino'):
+        skip |= {'ov', 'ov-int8', 'ov-bf16'}
+    else:
+        from ..deploy.backends.openvino import native_bf16
+        skip |= set() if native_bf16() else {'ov-bf16'}
+    return [f'{m}@{mode}' for m in ('timm:rexnet_100', 'rexnet:1.0x') for mode in MODES
+            if mode not in skip]
 
 
 def measure(named_steps, mode, warmup, rounds, device, log=print, burst=1):
@@ -82,10 +94,12 @@ def prepare_configs(configs, batch, h, w, device, modes):
         base, _, spec_mode = c.partition('@')
         mode, quant = split_variant(c, spec_mode)
         backend, *extra = mode.split('-') if mode else ('', )
-        if backend not in ('', 'ort', 'ov') or not set(extra) <= {'int8', 'dynamic'}:
+        if backend not in ('', 'ort', 'ov') or not set(extra) <= {'int8', 'dynamic', 'bf16'} \
+                or ('bf16' in extra and backend != 'ov'):
             raise UserError(f'config spec {c!r}: the mode after @ must be ort or ov, optionally '
-                            f'followed by -int8 and -dynamic (the detector exported to ONNX, '
-                            f'in onnxruntime or OpenVINO, fp32 or int8, static or dynamic)')
+                            f'followed by -int8 (or, for ov, -bf16) and -dynamic (the detector '
+                            f'exported to ONNX, in onnxruntime or OpenVINO, fp32, int8 or '
+                            f'OpenVINO\'s bf16, static or dynamic)')
         if mode and (device.type != 'cpu' or list(modes) != ['eval']):
             raise UserError(f'{c}: @{mode} times CPU inference: use --modes eval (and '
                             f'--device cpu)')
@@ -94,7 +108,8 @@ def prepare_configs(configs, batch, h, w, device, modes):
         model, ev, tr = config_steps(base, batch, h, w, device,
                                      {'ort': 'onnxruntime', 'ov': 'openvino'}.get(backend),
                                      torch.get_num_threads(), int8='int8' in extra,
-                                     dynamic='dynamic' in extra, quant=quant)
+                                     dynamic='dynamic' in extra, quant=quant,
+                                     precision='bf16' if 'bf16' in extra else 'fp32')
         named.append((base.split('/')[-1].replace('.py', '')
                       + (f'@{spec_mode}' if mode else ''), model, ev, tr))
     return named

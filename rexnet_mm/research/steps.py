@@ -43,7 +43,8 @@ class OnnxStep:
     input as the PyTorch paths."""
 
     def __init__(self, model, x, threads, int8=False, workdir=None, names=('input', ),
-                 backend='onnxruntime', quant=None, detector=False, dynamic=False):
+                 backend='onnxruntime', quant=None, detector=False, dynamic=False,
+                 precision='fp32'):
         import os
         import tempfile
         import warnings
@@ -74,7 +75,7 @@ class OnnxStep:
                      for _ in range(4)]
             path = quantize_int8(path, path.replace('.onnx', '-int8.onnx'), calib, quant)
         self.path, self.threads = path, threads
-        self.engine = open_engine(path, backend, threads)  # no spinning threads
+        self.engine = open_engine(path, backend, threads, precision)  # no spinning threads
         self.feed = {n: t.numpy() for n, t in zip(names, inputs)}
 
     def __call__(self):
@@ -118,7 +119,7 @@ def deploy_steps(spec, model, batch, size, threads, quant=None):
     if mode.startswith(('ort', 'ov')):
         backend = 'openvino' if mode.startswith('ov') else 'onnxruntime'
         return model, OnnxStep(model, x, threads, int8=mode.endswith('int8'), backend=backend,
-                               quant=quant)
+                               quant=quant, precision='bf16' if mode == 'ov-bf16' else 'fp32')
     if mode.startswith('compile'):
         model = torch.compile(model)
     amp = 'bf16' if mode.endswith('bf16') else None
@@ -171,7 +172,7 @@ def backbone_steps(model, batch, size, device, amp=None, channels_last=False):
 
 
 def config_steps(config, batch, h, w, device, backend=None, threads=None, int8=False,
-                 dynamic=False, quant=None):
+                 dynamic=False, quant=None, precision='fp32'):
     """Inference and training steps of an mmdet detector or an mmseg
     segmentor on dummy HxW images (with dummy boxes or label maps). With
     ``backend`` ('onnxruntime' or 'openvino'): the detector's inference as
@@ -180,7 +181,8 @@ def config_steps(config, batch, h, w, device, backend=None, threads=None, int8=F
     runtime, on the same input; ``int8``: quantized by the detector recipe
     (rexnet_mm.deploy.quantize_det, calibrated on random input; ``quant``: its
     options, default the runtime's); ``dynamic``:
-    the graph with dynamic batch, height and width instead."""
+    the graph with dynamic batch, height and width instead; ``precision``
+    'bf16': OpenVINO's bfloat16."""
     from ..runner.build import build_from_config, demo_det_batch, dummy_seg_samples
     model, scope = build_from_config(config)
     model = model.to(device)
@@ -193,7 +195,7 @@ def config_steps(config, batch, h, w, device, backend=None, threads=None, int8=F
         net = DetectorExport(model).eval()
         step = OnnxStep(net, (x, torch.tensor([[float(h), float(w)]] * batch)), threads,
                         names=('img', 'img_shape'), backend=backend, int8=int8,
-                        detector=True, dynamic=dynamic, quant=quant)
+                        detector=True, dynamic=dynamic, quant=quant, precision=precision)
         return model, step, None
     if scope == 'mmdet':
         data = demo_det_batch(model, batch, h, w, num_gt=6)

@@ -47,4 +47,6 @@ def add_precision_arg(parser):
     parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
                         help='inference precision: bf16 runs the backbone and neck under '
                         'autocast (heads and post-processing stay fp32); fast on CPUs with '
-                        'AMX/AVX512-BF16 and on bf16 GPUs, emulated (slow) elsewhere')
+                        'AMX/AVX512-BF16 and on bf16 GPUs, emulated (slow) elsewhere. An '
+                        '.onnx file: bf16 in OpenVINO (--backend openvino; CPUs with native '
+                        'bf16 only)')

@@ -124,6 +124,37 @@ def test_runtime_follows_the_files_kind(exported):
         OnnxDetector(path)
 
 
+def test_bf16_is_openvinos_and_native_only(exported, monkeypatch):
+    """precision='bf16' computes a file's float ops in bfloat16 in OpenVINO,
+    on a CPU where it is native (the logits move by bf16's rounding, not
+    more); onnxruntime, an unknown precision and a CPU without native bf16
+    (where OpenVINO would quietly run fp32) are refused in one line."""
+    import re
+
+    from rexnet_mm.deploy import DeployError, OnnxClassifier
+    from rexnet_mm.deploy.backends import openvino as ov_backend
+    path = exported['v1'][0]
+    for kw, expected in ((dict(), "--precision bf16 of an .onnx file is OpenVINO's (--backend "
+                                  "openvino); onnxruntime runs a file in the precision it holds"),
+                         (dict(backend='openvino', precision='fp16'),
+                          "--precision must be one of fp32, bf16, but got 'fp16'")):
+        with pytest.raises(DeployError, match=re.escape(expected)):
+            OnnxClassifier(path, **dict(dict(precision='bf16'), **kw))
+    native = ov_backend.native_bf16()
+    with monkeypatch.context() as m:
+        m.setattr(ov_backend, 'native_bf16', lambda: False)
+        with pytest.raises(DeployError, match='OpenVINO has no native bf16 on this CPU .*'
+                                              'AVX512-BF16 or AMX'):
+            OnnxClassifier(path, backend='openvino', precision='bf16')
+    if not native:
+        pytest.skip('OpenVINO has no native bf16 on this CPU')
+    fp32, bf16 = (OnnxClassifier(path, backend='openvino', precision=p) for p in ('fp32', 'bf16'))
+    x = fp32.preprocess(IMAGE)[None]
+    a, b = fp32.run(x), bf16.run(x)
+    rel = np.abs(a - b).max() / np.abs(a).max()
+    assert 1e-4 < rel < 0.03, rel  # computed in bf16 (8-bit mantissas), not fp32
+
+
 def test_int8_quantization_runs_with_the_model_preprocessing(exported, tmp_path):
     """tools/deployment/quantize_onnx.py calibrates through the file's own
     preprocessing and keeps its metadata; the int8 file runs and is smaller."""
@@ -192,8 +223,8 @@ def test_export_refusals(checkpoints, tmp_path, monkeypatch):
 
 def test_infer_precision_bf16(checkpoints, exported, tmp_path, capsys):
     """--precision bf16 autocasts the PyTorch model (same top class as fp32 on
-    a photograph, score within bf16's precision); an .onnx file runs as
-    exported and refuses it."""
+    a photograph, score within bf16's precision); for an .onnx file it is
+    OpenVINO's, and onnxruntime refuses it."""
     ckpt = torch.load(checkpoints['v1'])
     ckpt['state_dict']['head.fc.weight'] *= 300  # random weights: a clear top class
     peaked = str(tmp_path / 'peaked.pth')
@@ -206,9 +237,8 @@ def test_infer_precision_bf16(checkpoints, exported, tmp_path, capsys):
         top[precision] = capsys.readouterr().out.splitlines()[-1].split()
     assert top['fp32'][:-1] == top['bf16'][:-1]  # the class name
     assert abs(float(top['fp32'][-1]) - float(top['bf16'][-1])) <= 0.05 * float(top['fp32'][-1])
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="--precision bf16 of an .onnx file is OpenVINO's"):
         infer([exported['v1'][0], IMAGE, '--precision', 'bf16'])
-    assert '--precision applies to PyTorch models' in capsys.readouterr().err
 
 
 def test_benchmark_deploy_modes_run(capsys):
@@ -228,6 +258,16 @@ def test_benchmark_deploy_modes_run(capsys):
     assert 'onnxruntime kernel time by op type: Conv' in out
     with pytest.raises(SystemExit, match='the mode after @ must be one of'):
         bench.main(['--models', 'rexnet:1.0x@fp8'])
+    with pytest.raises(SystemExit, match=r'optionally followed by -int8 \(or, for ov, -bf16\)'):
+        bench.main(['--configs', 'configs/demo/ssdlite_rexnet-1.0x_demo-coco.py@ort-bf16',
+                    '--modes', 'eval'])
+    from rexnet_mm.deploy.backends.openvino import native_bf16
+    from rexnet_mm.research.benchmark import deploy_preset
+    assert ('rexnet:1.0x@ov-bf16' in deploy_preset()) == native_bf16()
+    if native_bf16():
+        bench.main(['--models', 'rexnet:1.0x@ov-bf16', '--batch', '1', '--size', '64',
+                    '--rounds', '1', '--warmup', '1', '--threads', '2'])
+        assert '| rexnet:1.0x@ov-bf16 ' in capsys.readouterr().out
     # a recipe variant (the int8 modes' only) that names a knob it does not have
     for spec, expected in (('rexnet:1.0x@ov:vectors=float', 'needs an int8 mode'),
                            ('rexnet:1.0x@ov-int8:vector=int8', "'vector=int8' is not KEY=VALUE")):

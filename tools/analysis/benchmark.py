@@ -26,7 +26,8 @@ dummy boxes or label maps:
 
 A detector config with @ort / @ov times its exported ONNX graph (the whole
 test path, NMS included) in onnxruntime / OpenVINO, @ort-int8 / @ov-int8 the
-same file quantized by the detector recipe, beside the same detector in
+same file quantized by the detector recipe, @ov-bf16 the fp32 file computed
+in bfloat16 by OpenVINO (CPUs with AVX512-BF16 or AMX), beside the same detector in
 eager PyTorch (inference; --shape H W for a non-square input; several
 --batch sizes compare the time per image):
     python tools/analysis/benchmark.py --configs \\
@@ -46,7 +47,7 @@ import sys
 
 import torch
 
-from rexnet_mm.research.benchmark import (DEPLOY_PRESET, MODES, measure, ort_profiles,
+from rexnet_mm.research.benchmark import (MODES, deploy_preset, measure, ort_profiles,
                                           prepare_configs_at, prepare_models, table)
 from rexnet_mm.utils.cpu import describe_cpu
 from rexnet_mm.utils.errors import one_line_errors
@@ -83,7 +84,7 @@ def parse_args(argv=None):
                    help='default: eval and train; eval alone with @modes and --preset')
     p.add_argument('--preset', choices=['deploy'],
                    help='deploy: ReXNet-1.0x and timm rexnet_100 in every inference mode '
-                   f'({", ".join(MODES)})')
+                   f'({", ".join(MODES[:-1])}; ov-bf16 where OpenVINO has native bf16)')
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--rounds', type=int, default=10)
     p.add_argument('--burst', type=int, default=1,
@@ -119,7 +120,7 @@ def main(argv=None):
     if args.configs:
         named, batches = prepare_configs_at(args.configs, args.batch, h, w, device, args.modes)
     else:
-        named = prepare_models(DEPLOY_PRESET if args.preset == 'deploy' else args.models,
+        named = prepare_models(deploy_preset() if args.preset == 'deploy' else args.models,
                                args.batch[0], args.size, device, args.modes, args.amp,
                                args.channels_last)
         batches = {name: args.batch[0] for name, *_ in named}

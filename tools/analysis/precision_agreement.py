@@ -3,11 +3,13 @@
 differences of bf16 (the fused model with --precision bf16 of tools/test.py
 and tools/infer.py: backbone and neck under autocast), of the fp32 ONNX file
 and of an int8 one (tools/deployment/quantize_onnx.py), in onnxruntime or
-OpenVINO, against the fp32 PyTorch model, image by image.
+OpenVINO (--onnx-precision bf16: the fp32 file computed in bfloat16 by
+OpenVINO, on CPUs with AVX512-BF16 or AMX), against the fp32 PyTorch model,
+image by image.
 
     python tools/analysis/precision_agreement.py CONFIG CKPT --images data/demo_cls/val \\
         grace_hopper.jpg [--onnx rexnet.onnx] [--int8 rexnet-int8.onnx] \\
-        [--backend openvino] [--num 200]
+        [--backend openvino [--onnx-precision bf16]] [--num 200]
 
 The relative logit difference of an image is max|a - b| / max|a| over its
 logits (a: fp32, rexnet_mm.deploy.accuracy); the table gives its median and
@@ -44,7 +46,7 @@ def print_tables(logits: dict, images, args) -> None:
     print(f'\n{len(images)} images ({" ".join(args.images)}); reference: fp32, unfused')
     print('| precision | top-1 agreement | median rel. logit diff | max rel. logit diff |')
     print('|---|---|---|---|')
-    names = {'bf16': 'bf16 (PyTorch)', 'onnx': f'fp32 .onnx ({args.backend})',
+    names = {'bf16': 'bf16 (PyTorch)', 'onnx': f'{args.onnx_precision} .onnx ({args.backend})',
              'int8': f'int8 .onnx ({args.backend})'}
     for name, label in names.items():
         if logits[name]:
@@ -69,6 +71,8 @@ def main(argv=None):
     p.add_argument('--onnx', help='the fp32 ONNX file of the same model')
     p.add_argument('--int8', help='an int8 ONNX file of the same model')
     add_backend_arg(p, '--onnx and --int8')
+    p.add_argument('--onnx-precision', choices=('fp32', 'bf16'), default='fp32',
+                   help='what --onnx is computed in (bf16: OpenVINO\'s, --backend openvino)')
     args = p.parse_args(argv)
     check_input_file(args.checkpoint, 'checkpoint')
     for opt in ('onnx', 'int8'):
@@ -84,7 +88,8 @@ def main(argv=None):
     for name, path in (('onnx', args.onnx), ('int8', args.int8)):
         if path:
             from rexnet_mm.deploy import OnnxClassifier
-            files[name] = OnnxClassifier(path, backend=args.backend)
+            files[name] = OnnxClassifier(path, backend=args.backend, precision=(
+                args.onnx_precision if name == 'onnx' else 'fp32'))
             if files[name].meta['softmax']:
                 raise SystemExit(f'error: {path} outputs scores (--softmax); export the logits')
     from mmengine.dataset import Compose

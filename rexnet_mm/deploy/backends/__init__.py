@@ -3,7 +3,7 @@ one small interface (:class:`Engine`): :mod:`.onnxruntime` and
 :mod:`.openvino` now; TensorRT would go beside them. The same file, fp32 or
 int8 (QDQ), runs in either: there is no second artefact format.
 
-    engine = open_engine('rexnet.onnx', 'openvino', threads=2)
+    engine = open_engine('rexnet.onnx', 'openvino', threads=2)  # precision='bf16'
     engine.inputs          # [IOSpec(name, shape)], None for a dynamic axis
     engine.run({'input': x})  # the outputs, in the graph's order
 """
@@ -16,6 +16,9 @@ from ..errors import DeployError
 
 INSTALL = 'pip install -e .[deploy]  (onnx, onnxruntime, onnxscript, openvino)'
 BACKENDS = ('onnxruntime', 'openvino')
+# what a runtime computes a file's float ops in: as exported, or bfloat16 (OpenVINO, on a
+# CPU with native bf16: openvino.native_bf16); int8 (QDQ) parts stay int8 either way
+PRECISIONS = ('fp32', 'bf16')
 
 
 class IOSpec(NamedTuple):
@@ -77,17 +80,31 @@ def available(name: str) -> bool:
     return importlib.util.find_spec(check_backend(name, 'backend')) is not None
 
 
+def check_precision(backend: str, precision: str) -> str:
+    """``precision`` if ``backend`` computes a file in it (see :data:`PRECISIONS`)."""
+    if precision not in PRECISIONS:
+        raise DeployError(f'--precision must be one of {", ".join(PRECISIONS)}, but got '
+                          f'{precision!r}')
+    if precision == 'bf16' and backend != 'openvino':
+        raise DeployError(f'--precision bf16 of an .onnx file is OpenVINO\'s (--backend '
+                          f'openvino); {backend} runs a file in the precision it holds: fp32, '
+                          f'or int8 from tools/deployment/quantize_onnx.py')
+    return precision
+
+
 def open_engine(path: str, backend: str = 'onnxruntime', threads: Optional[int] = None,
-                **kw) -> Engine:
+                precision: str = 'fp32', **kw) -> Engine:
     """``path`` compiled by ``backend`` for the CPU, with ``threads`` threads
-    (default: the runtime's own) and no spinning threads."""
+    (default: the runtime's own) and no spinning threads; ``precision``
+    'bf16': its float ops in bfloat16 (OpenVINO only, :func:`check_precision`)."""
     check_backend(backend)
+    check_precision(backend, precision)
     require(backend)
     if backend == 'openvino':
-        from .openvino import OpenVINOEngine as cls
-    else:
-        from .onnxruntime import OrtEngine as cls
-    return cls(path, threads, **kw)
+        from .openvino import OpenVINOEngine
+        return OpenVINOEngine(path, threads, precision=precision, **kw)
+    from .onnxruntime import OrtEngine
+    return OrtEngine(path, threads, **kw)
 
 
 def static_dims(shape: Sequence) -> tuple:

@@ -1,11 +1,24 @@
 """OpenVINO: an exported file read by OpenVINO's ONNX frontend (no
 conversion step, no second file) and compiled for the CPU, fp32 kept in
-fp32 (OpenVINO would otherwise run it in bf16 on CPUs that have it) and
-int8 (QDQ) files in int8."""
+fp32 (OpenVINO would otherwise run it in bf16 on CPUs that have it) unless
+bf16 is asked for, and int8 (QDQ) files in int8."""
+import functools
 from typing import Optional
 
+from ...utils.cpu import describe_cpu
 from ..errors import DeployError
 from . import Engine, IOSpec, static_dims
+
+HINTS = {'fp32': 'f32', 'bf16': 'bf16'}  # INFERENCE_PRECISION_HINT per precision
+
+
+@functools.lru_cache(maxsize=None)
+def native_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin computes bf16 natively here (its 'BF16'
+    capability: AVX512-BF16 or AMX); elsewhere it would run a bf16 request
+    in fp32."""
+    import openvino as ov
+    return 'BF16' in ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
 
 
 def _dims(partial_shape) -> tuple:
@@ -14,13 +27,20 @@ def _dims(partial_shape) -> tuple:
 
 class OpenVINOEngine(Engine):
     """A file compiled by OpenVINO for the CPU with ``threads`` threads and
-    the latency hint (one stream: the work of one call on every thread)."""
+    the latency hint (one stream: the work of one call on every thread), its
+    float ops in ``precision`` ('fp32' or 'bf16': :func:`native_bf16` CPUs
+    only, refused elsewhere rather than silently run in fp32)."""
     name = 'openvino'
 
-    def __init__(self, path: str, threads: Optional[int] = None, precision: str = 'f32'):
+    def __init__(self, path: str, threads: Optional[int] = None, precision: str = 'fp32'):
         import openvino as ov
+        if precision == 'bf16' and not native_bf16():
+            raise DeployError(f'--precision bf16: OpenVINO has no native bf16 on this CPU '
+                              f'({describe_cpu()}; it needs AVX512-BF16 or AMX) and would run '
+                              f'{path} in fp32; use --precision fp32')
         core = ov.Core()
-        config = {'INFERENCE_PRECISION_HINT': precision, 'PERFORMANCE_HINT': 'LATENCY'}
+        self.precision = precision
+        config = {'INFERENCE_PRECISION_HINT': HINTS[precision], 'PERFORMANCE_HINT': 'LATENCY'}
         if threads:
             config['INFERENCE_NUM_THREADS'] = int(threads)
         try:
