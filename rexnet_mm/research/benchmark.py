@@ -28,12 +28,10 @@ def deploy_preset() -> list:
     """`--preset deploy`: every inference path of ReXNet-1.0x and timm's
     rexnet_100 (ov-bf16 where OpenVINO has native bf16 here)."""
     from ..deploy.backends import available
+    from ..deploy.backends.openvino import native_bf16
     skip = {'deploy-functional'}
-    if not available('openvino'):
-        skip |= {'ov', 'ov-int8', 'ov-bf16'}
-    else:
-        from ..deploy.backends.openvino import native_bf16
-        skip |= set() if native_bf16() else {'ov-bf16'}
+    if not available('openvino') or not native_bf16():
+        skip.add('ov-bf16')
     return [f'{m}@{mode}' for m in ('timm:rexnet_100', 'rexnet:1.0x') for mode in MODES
             if mode not in skip]
 
