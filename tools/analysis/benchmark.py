@@ -84,7 +84,8 @@ def parse_args(argv=None):
                    help='default: eval and train; eval alone with @modes and --preset')
     p.add_argument('--preset', choices=['deploy'],
                    help='deploy: ReXNet-1.0x and timm rexnet_100 in every inference mode '
-                   f'({", ".join(MODES[:-1])}; ov-bf16 where OpenVINO has native bf16)')
+                   f'({", ".join(m for m in MODES if m not in ("ov-bf16", "deploy-functional"))}'
+                   '; ov-bf16 where OpenVINO has native bf16)')
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--rounds', type=int, default=10)
     p.add_argument('--burst', type=int, default=1,
