@@ -25,6 +25,8 @@ DEMO_CONFIG = 'configs/demo/rexnet-w0.5_demo-cls.py'
 PHOTOS = ('grace_hopper.jpg', 'Minduka_Present_Blue_Pack.png', 'logo2.png')
 # how far each number may move (absolute, in either direction) before the test fails
 TOLERANCES = dict(top1=0.05, agreement=0.05, median_error=0.01, max_error=0.08)
+# measured where OpenVINO computes bf16 natively, never pinned: the CPU decides
+BF16 = 'openvino/bf16'
 
 
 def photos() -> List[str]:
@@ -57,11 +59,12 @@ def train_demo(root: str, work: str, log=print, seed: int = 0) -> str:
 
 
 def measure(config: str, checkpoint: str, work: str, backends, log=print,
-            variant: str = '') -> Dict[str, dict]:
+            variant: str = '', bf16: bool = False) -> Dict[str, dict]:
     """{'<backend>/<precision>': numbers} for the classifier exported
     (fused, dynamic) and quantized under ``work`` (each backend's default
     recipe, changed as ``variant`` says: qdq_recipe.parse_variant), against
-    PyTorch fp32."""
+    PyTorch fp32; with ``bf16``, also :data:`BF16` (the fp32 file in
+    OpenVINO's bf16) where OpenVINO computes bf16 natively."""
     import torch
 
     from .export import ExportOptions, export_onnx
@@ -85,17 +88,22 @@ def measure(config: str, checkpoint: str, work: str, backends, log=print,
         ref = [model(torch.from_numpy(x), mode='tensor')[0].numpy() for x in xs]
     calib = sorted(glob.glob(osp.join(data, 'train', '*', '*.png')))[::2]
     out = {}
+    runs = []
     for backend in backends:
         int8 = osp.join(work, f'demo-int8-{backend}.onnx')
         quantize_classifier(fp32, int8, calib,
                             parse_variant(variant, backend), log=log)
-        for precision, path in (('fp32', fp32), ('int8', int8)):
-            got = OnnxClassifier(path, backend=backend)
-            stats = agreement(ref, [got.run(x)[0] for x in xs], labels)
-            out[f'{backend}/{precision}'] = dict(
-                top1=round(stats['top1'], 4), agreement=round(stats['top1_agreement'], 4),
-                median_error=round(stats['median_error'], 5),
-                max_error=round(stats['max_error'], 5))
+        runs += [(backend, 'fp32', fp32, 'fp32'), (backend, 'int8', int8, 'fp32')]
+    if bf16 and 'openvino' in backends:
+        from .backends.openvino import native_bf16
+        runs += [('openvino', 'bf16', fp32, 'bf16')] if native_bf16() else []
+    for backend, precision, path, computed_in in runs:
+        got = OnnxClassifier(path, backend=backend, precision=computed_in)
+        stats = agreement(ref, [got.run(x)[0] for x in xs], labels)
+        out[f'{backend}/{precision}'] = dict(
+            top1=round(stats['top1'], 4), agreement=round(stats['top1_agreement'], 4),
+            median_error=round(stats['median_error'], 5),
+            max_error=round(stats['max_error'], 5))
     return out
 
 
