@@ -93,11 +93,11 @@ def prepare_configs(configs, batch, h, w, device, modes):
         mode, quant = split_variant(c, spec_mode)
         backend, *extra = mode.split('-') if mode else ('', )
         if backend not in ('', 'ort', 'ov') or not set(extra) <= {'int8', 'dynamic', 'bf16'} \
-                or ('bf16' in extra and backend != 'ov'):
+                or ('bf16' in extra and (backend != 'ov' or 'int8' in extra)):
             raise UserError(f'config spec {c!r}: the mode after @ must be ort or ov, optionally '
-                            f'followed by -int8 (or, for ov, -bf16) and -dynamic (the detector '
-                            f'exported to ONNX, in onnxruntime or OpenVINO, fp32, int8 or '
-                            f'OpenVINO\'s bf16, static or dynamic)')
+                            f'followed by -int8 (or, for ov, -int8 or -bf16) and -dynamic (the '
+                            f'detector exported to ONNX, in onnxruntime or OpenVINO, fp32, int8 '
+                            f'or OpenVINO\'s bf16, static or dynamic)')
         if mode and (device.type != 'cpu' or list(modes) != ['eval']):
             raise UserError(f'{c}: @{mode} times CPU inference: use --modes eval (and '
                             f'--device cpu)')

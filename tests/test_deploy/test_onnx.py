@@ -258,9 +258,10 @@ def test_benchmark_deploy_modes_run(capsys):
     assert 'onnxruntime kernel time by op type: Conv' in out
     with pytest.raises(SystemExit, match='the mode after @ must be one of'):
         bench.main(['--models', 'rexnet:1.0x@fp8'])
-    with pytest.raises(SystemExit, match=r'optionally followed by -int8 \(or, for ov, -bf16\)'):
-        bench.main(['--configs', 'configs/demo/ssdlite_rexnet-1.0x_demo-coco.py@ort-bf16',
-                    '--modes', 'eval'])
+    for mode in ('ort-bf16', 'ov-int8-bf16'):  # bf16 is OpenVINO's, of the fp32 file
+        with pytest.raises(SystemExit, match=r'followed by -int8 \(or, for ov, -int8 or -bf16\)'):
+            bench.main(['--configs', f'configs/demo/ssdlite_rexnet-1.0x_demo-coco.py@{mode}',
+                        '--modes', 'eval'])
     from rexnet_mm.deploy.backends.openvino import native_bf16
     from rexnet_mm.research.benchmark import deploy_preset
     assert ('rexnet:1.0x@ov-bf16' in deploy_preset()) == native_bf16()

@@ -25,7 +25,7 @@ import torch
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.deploy.accuracy import agreement, logit_scale, table_row, worst
-from rexnet_mm.deploy.backends import add_backend_arg
+from rexnet_mm.deploy.backends import PRECISIONS, add_backend_arg
 from rexnet_mm.deploy.loading import load_for_inference
 from rexnet_mm.models.layers import fuse_model
 from rexnet_mm.runner.precision import apply_precision
@@ -71,7 +71,7 @@ def main(argv=None):
     p.add_argument('--onnx', help='the fp32 ONNX file of the same model')
     p.add_argument('--int8', help='an int8 ONNX file of the same model')
     add_backend_arg(p, '--onnx and --int8')
-    p.add_argument('--onnx-precision', choices=('fp32', 'bf16'), default='fp32',
+    p.add_argument('--onnx-precision', choices=PRECISIONS, default='fp32',
                    help='what --onnx is computed in (bf16: OpenVINO\'s, --backend openvino)')
     args = p.parse_args(argv)
     check_input_file(args.checkpoint, 'checkpoint')
