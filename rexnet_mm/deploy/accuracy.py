@@ -54,6 +54,14 @@ def worst(ref: Sequence[np.ndarray], got: Sequence[np.ndarray], names: Sequence[
              float(np.abs(np.asarray(ref[i], np.float64)).max())) for i in order]
 
 
+def worst_line(label: str, ref: Sequence[np.ndarray], got: Sequence[np.ndarray],
+               names: Sequence[str], k: int = 3) -> str:
+    """``label: image error% (of its largest |logit|), ...`` for the ``k``
+    images that moved most (:func:`worst`)."""
+    return f'  {label}: ' + ', '.join(f'{n} {100 * e:.2f}% (of {m:.3g})'
+                                      for n, e, m in worst(ref, got, names, k))
+
+
 def logit_scale(ref: Sequence[np.ndarray]) -> str:
     """What a relative error is relative to: each image's largest |logit|,
     its median and range over the images, in words."""

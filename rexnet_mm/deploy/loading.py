@@ -67,3 +67,18 @@ def load_for_inference(config, checkpoint: str, *, fuse: bool = False,
     if fuse:
         fuse_model(model)
     return cfg, apply_precision(model, precision, device)
+
+
+def config_inputs(cfg, model, scope: str = 'mmpretrain'):
+    """A function from an image path to ``model``'s input (a batch of one):
+    the config's test pipeline, then the model's data preprocessor, as
+    mmpretrain's inferencer prepares an image."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    init_default_scope(scope)
+    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+
+    def inputs(path: str):
+        data = {'inputs': [pipeline(dict(img_path=path))['inputs']], 'data_samples': None}
+        return model.data_preprocessor(data, False)['inputs']
+    return inputs

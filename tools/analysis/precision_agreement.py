@@ -24,9 +24,9 @@ import sys
 import torch
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.deploy.accuracy import agreement, logit_scale, table_row, worst
+from rexnet_mm.deploy.accuracy import agreement, logit_scale, table_row, worst_line
 from rexnet_mm.deploy.backends import PRECISIONS, add_backend_arg
-from rexnet_mm.deploy.loading import load_for_inference
+from rexnet_mm.deploy.loading import config_inputs, load_for_inference
 from rexnet_mm.models.layers import fuse_model
 from rexnet_mm.runner.precision import apply_precision
 from rexnet_mm.utils.errors import one_line_errors
@@ -54,9 +54,7 @@ def print_tables(logits: dict, images, args) -> None:
     print(f'\n{logit_scale(ref)}; the images that moved most:')
     for name, label in names.items():
         if logits[name]:
-            moved = worst(ref, logits[name], images)
-            print(f'  {label}: ' + ', '.join(f'{n} {100 * e:.2f}% (of {m:.3g})'
-                                             for n, e, m in moved))
+            print(worst_line(label, ref, logits[name], images))
 
 
 @one_line_errors
@@ -92,15 +90,10 @@ def main(argv=None):
                 args.onnx_precision if name == 'onnx' else 'fp32'))
             if files[name].meta['softmax']:
                 raise SystemExit(f'error: {path} outputs scores (--softmax); export the logits')
-    from mmengine.dataset import Compose
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmpretrain')
-    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+    inputs = config_inputs(cfg, model)
     logits = {'fp32': [], 'bf16': [], 'onnx': [], 'int8': []}
     for i, path in enumerate(images):
-        data = model.data_preprocessor(
-            {'inputs': [pipeline(dict(img_path=path))['inputs']], 'data_samples': None}, False)
-        x = data['inputs']
+        x = inputs(path)
         with torch.no_grad():
             logits['fp32'].append(model(x, mode='tensor')[0].numpy())
             logits['bf16'].append(fused(x, mode='tensor')[0].numpy())
