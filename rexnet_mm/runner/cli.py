@@ -1,5 +1,6 @@
 """The command-line options the tools share: --cfg-options (with a usage
-error for a malformed item), --arch, --launcher, --precision."""
+error for a malformed item), --arch, --launcher, --precision, a classifier
+and the images it is measured on, and a parser from a tool's docstring."""
 import argparse
 import os
 
@@ -19,6 +20,25 @@ class CfgOptionsAction(DictAction):
                     self, f'expected KEY=VALUE items (e.g. model.backbone.arch=0.9x), '
                     f'but got {kv!r}')
         super().__call__(parser, namespace, values, option_string)
+
+
+def doc_parser(doc: str, skip: int = 1) -> argparse.ArgumentParser:
+    """A tool's parser from its docstring: the first paragraph describes the
+    tool, the paragraphs after the first ``skip`` follow the options as
+    written (examples, notes)."""
+    return argparse.ArgumentParser(description=doc.split('\n\n')[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog=doc.split('\n\n', skip)[skip])
+
+
+def add_measure_args(parser, num: int = 200):
+    """CONFIG CKPT --images ... [--num N]: a classifier and the images it is
+    measured on."""
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--images', nargs='+', required=True, help='image files or folders')
+    parser.add_argument('--num', type=int, default=num,
+                        help='at most this many --images (default %(default)s)')
 
 
 def add_cfg_options_arg(parser):

@@ -61,6 +61,17 @@ def check_image(path: str, what: str = 'image', max_pixels: int = MAX_PIXELS,
                              f'TIFF and WebP files are read')
 
 
+def checked_images(paths: Sequence[str], limit: Optional[int], what: str,
+                   max_pixels: int = MAX_PIXELS) -> List[str]:
+    """:func:`list_images`, each one checked by :func:`check_image` (a file
+    that does not decode or is too large is refused in one line naming
+    ``what``)."""
+    images = list_images(paths, limit, what=what)
+    for img in images:
+        check_image(img, f'{what} image', max_pixels)
+    return images
+
+
 def list_images(paths: Sequence[str], limit: Optional[int] = None,
                 what: str = 'image') -> List[str]:
     """Image files given directly or found in folders (recursively, without

@@ -454,7 +454,8 @@ def test_int8_bound_tool(reference):
         for name in SCHEMES}
     static, weights, image, image_w, best, best_w = rows.values()
     assert abs(static[1] - measured['openvino/int8']['median_error']) < 0.005, out
-    assert best[1] <= image[1] < static[1] and best[2] < static[2], out
+    # per-image ranges beat the calibrated ones, with or without int8 weights
+    assert max(image[1], best[1]) < static[1] and max(image_w[1], best_w[1]) < static[1], out
     assert 0 < weights[1] < static[1], out
     for bound in (image_w, best_w):
         assert bound[0] < 0.995 or bound[1] > 0.01 or bound[2] > 0.03, out

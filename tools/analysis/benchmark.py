@@ -42,13 +42,13 @@ keys (lists comma-separated, none for empty), to time it beside the default:
     python tools/analysis/benchmark.py --models rexnet:1.0x@ov-int8 \\
         rexnet:1.0x@ov-int8:float-outputs=none rexnet:1.0x@ort-int8:avg-pools=float
 """
-import argparse
 import sys
 
 import torch
 
 from rexnet_mm.research.benchmark import (MODES, deploy_preset, measure, ort_profiles,
                                           prepare_configs_at, prepare_models, table)
+from rexnet_mm.runner.cli import doc_parser
 from rexnet_mm.utils.cpu import describe_cpu
 from rexnet_mm.utils.errors import one_line_errors
 
@@ -67,9 +67,7 @@ def title(args, h, w, device, results) -> str:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument('--models', nargs='+', default=['rexnet:1.0x', 'timm:rexnet_100'])
     p.add_argument('--configs', nargs='+',
                    help='detector or segmentor configs (instead of --models)')

@@ -16,7 +16,6 @@ index for the best, middle and worst candidates, as in the paper's Figure 2).
         --num-classes 4 --train configs/demo/rexnet-w0.5_demo-cls.py --max-train 4 \\
         --epochs 3 --seeds 0 1 --out work_dirs/search_demo
 """
-import argparse
 import copy
 import csv
 import json
@@ -27,7 +26,7 @@ import sys
 import time
 
 from rexnet_mm.research.search import candidates
-from rexnet_mm.runner.cli import add_cfg_options_arg
+from rexnet_mm.runner.cli import add_cfg_options_arg, doc_parser
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_output_dir
 
@@ -104,9 +103,7 @@ def plot(rows, path, key):
 
 @one_line_errors
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument('--params', type=float, required=True, help='params budget, millions')
     p.add_argument('--flops', type=float, required=True, help='FLOPs (MAC) budget, G')
     p.add_argument('--size', type=int, default=224, help='input size for the FLOPs')

@@ -19,15 +19,15 @@ misses it, the model moves that much under 8-bit weights alone, whatever the
 activations do.
 --layers K lists the K layers whose weights alone move the logits most.
 """
-import argparse
 import sys
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.deploy.accuracy import agreement, logit_scale, table_row, worst_line
 from rexnet_mm.deploy.loading import config_inputs, load_for_inference
+from rexnet_mm.runner.cli import add_measure_args, doc_parser
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file
-from rexnet_mm.utils.images import check_image, list_images
+from rexnet_mm.utils.images import checked_images
 
 REDUCE_RANGE = ('auto', 'on', 'off')
 
@@ -56,13 +56,8 @@ def print_tables(logits: dict, images, layers, args) -> None:
 
 @one_line_errors
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split('\n\n', 1)[1])
-    p.add_argument('config')
-    p.add_argument('checkpoint')
-    p.add_argument('--images', nargs='+', required=True, help='image files or folders')
-    p.add_argument('--num', type=int, default=200, help='at most this many --images')
+    p = doc_parser(__doc__)
+    add_measure_args(p)
     p.add_argument('--calib', nargs='+', required=True,
                    help='calibration images or folders, as quantize_onnx.py --calib')
     p.add_argument('--num-calib', type=int, default=64,
@@ -75,10 +70,8 @@ def main(argv=None):
     if args.layers < 0:
         p.error(f'--layers must be >= 0, but got {args.layers}')
     check_input_file(args.checkpoint, 'checkpoint')
-    images = list_images(args.images, args.num, what='--images')
-    calib = list_images(args.calib, args.num_calib, what='--calib')
-    for img in images + calib:
-        check_image(img, '--images or --calib image')
+    images = checked_images(args.images, args.num, '--images')
+    calib = checked_images(args.calib, args.num_calib, '--calib')
     from rexnet_mm.utils.cpu import has_int8_dot
     args.reduce = (args.reduce_range == 'on'
                    or (args.reduce_range == 'auto' and not has_int8_dot()))

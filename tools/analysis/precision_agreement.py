@@ -17,7 +17,6 @@ maximum over the images. Below it: the fp32 logits' scale (what 1% of them
 is) and, per precision, the three images that moved most (with each one's
 largest |logit|: an unsure image's small logits make a small change large).
 """
-import argparse
 import copy
 import sys
 
@@ -28,10 +27,11 @@ from rexnet_mm.deploy.accuracy import agreement, logit_scale, table_row, worst_l
 from rexnet_mm.deploy.backends import PRECISIONS, add_backend_arg
 from rexnet_mm.deploy.loading import config_inputs, load_for_inference
 from rexnet_mm.models.layers import fuse_model
+from rexnet_mm.runner.cli import add_measure_args, doc_parser
 from rexnet_mm.runner.precision import apply_precision
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file
-from rexnet_mm.utils.images import check_image, list_images
+from rexnet_mm.utils.images import checked_images
 
 
 def _fused(model):
@@ -59,13 +59,8 @@ def print_tables(logits: dict, images, args) -> None:
 
 @one_line_errors
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split('\n\n', 1)[1])
-    p.add_argument('config')
-    p.add_argument('checkpoint')
-    p.add_argument('--images', nargs='+', required=True, help='image files or folders')
-    p.add_argument('--num', type=int, default=200, help='at most this many images')
+    p = doc_parser(__doc__)
+    add_measure_args(p)
     p.add_argument('--onnx', help='the fp32 ONNX file of the same model')
     p.add_argument('--int8', help='an int8 ONNX file of the same model')
     add_backend_arg(p, '--onnx and --int8')
@@ -76,9 +71,7 @@ def main(argv=None):
     for opt in ('onnx', 'int8'):
         if getattr(args, opt):
             check_input_file(getattr(args, opt), f'--{opt}')
-    images = list_images(args.images, args.num, what='--images')
-    for img in images:
-        check_image(img, '--images image')
+    images = checked_images(args.images, args.num, '--images')
     cfg, model = load_for_inference(args.config, args.checkpoint, scopes=('mmpretrain', ))
     # fused, in bf16 as tools/test.py and tools/infer.py run it (backbone and neck autocast)
     fused = apply_precision(_fused(copy.deepcopy(model)), 'bf16')

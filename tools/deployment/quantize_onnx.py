@@ -36,21 +36,19 @@ nothing. The recipe is recorded in the file's metadata (key rexnet_mm_int8).
 Measure what it costs with tools/analysis/precision_agreement.py (--int8) and
 tools/analysis/benchmark.py (--preset deploy).
 """
-import argparse
 import os.path as osp
 import sys
 
 from rexnet_mm.deploy.backends import BACKENDS
 from rexnet_mm.deploy.qdq_recipe import INPUT_RANGE, METHODS, PRECISIONS, REDUCE_RANGE, QuantOptions
+from rexnet_mm.runner.cli import doc_parser
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file, check_output_file
-from rexnet_mm.utils.images import MAX_PIXELS, check_image, list_images
+from rexnet_mm.utils.images import MAX_PIXELS, checked_images
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split('\n\n', 2)[2])
+    p = doc_parser(__doc__, skip=2)
     p.add_argument('model', help='a classifier or detector written by '
                    'tools/deployment/export_onnx.py')
     p.add_argument('--calib', nargs='+', required=True, help='calibration images or folders '
@@ -112,9 +110,7 @@ def main(argv=None):
     if args.report:
         check_output_file(args.report, '--report', overwrite=args.overwrite,
                           inputs=[args.model, args.out], suffixes=('.md', '.csv'))
-    images = list_images(args.calib, args.num, what='--calib')
-    for img in images:
-        check_image(img, '--calib image', args.max_pixels)
+    images = checked_images(args.calib, args.num, '--calib', args.max_pixels)
     from rexnet_mm.deploy import require
     require('onnx', 'onnxruntime', args.backend)
     from rexnet_mm.deploy import read_meta
