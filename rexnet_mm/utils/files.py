@@ -12,7 +12,7 @@ import os
 import os.path as osp
 import re
 import shutil
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from .errors import UserError
 
@@ -137,13 +137,15 @@ def content_hash(path: str) -> str:
     return h.hexdigest()
 
 
-def check_output_dir(path: str, what: str = '--out', *, overwrite: bool = False) -> None:
+def check_output_dir(path: str, what: str = '--out', *, overwrite: Optional[bool] = False,
+                     ) -> None:
     """A folder a tool fills: refused when it is a file, or holds anything
     already (unless ``overwrite``, which replaces the files the tool writes
-    and leaves the others)."""
+    and leaves the others; None: the tool has no --overwrite)."""
     if osp.exists(path) and not osp.isdir(path):
         raise FileCheckError(f'{what} {path} is a file; give a folder to write into')
     if osp.isdir(path) and os.listdir(path) and not overwrite:
-        raise FileCheckError(f'{what} {path} exists and is not empty; pass --overwrite to write '
-                             f'into it (files of the same name are replaced), or give a new '
-                             f'folder')
+        hint = ('' if overwrite is None else 'pass --overwrite to write into it (files of the '
+                'same name are replaced), or ')
+        raise FileCheckError(f'{what} {path} exists and is not empty; {hint}give a new or '
+                             f'empty folder')

@@ -473,3 +473,32 @@ def test_int8_bound_tool(reference):
     rc, out = run_main('tools/analysis/int8_bound.py', [config, ckpt, '--images', *photos(),
                                                         '--calib', *photos(), '--layers', '-1'])
     assert rc != 0 and '--layers must be >= 0, but got -1' in out, out
+
+
+def test_reference_tool_keeps_its_work_in_a_new_folder(tmp_path, capsys):
+    """deploy_reference.py --keep DIR leaves the run's demo set, checkpoint
+    and files there (for precision_agreement.py and int8_bound.py) and
+    refuses a folder that holds anything, before training."""
+    import os
+
+    from helpers.tool import load_tool
+    tool = load_tool('tools/analysis/deploy_reference.py')
+    calls = []
+
+    def train(root, work, seed=0):
+        calls.append(seed)
+        ckpt = osp.join(work, 'train', 'epoch_8.pth')
+        os.makedirs(osp.dirname(ckpt), exist_ok=True)
+        open(ckpt, 'wb').close()
+        return ckpt
+
+    tool.train_demo = train
+    tool.measure = lambda *a, **k: {}
+    keep = tmp_path / 'kept'
+    assert tool.main(['--seed', '3', '--keep', str(keep)]) == 0
+    assert calls == [3] and (keep / 'train' / 'epoch_8.pth').is_file()
+    assert f'kept in {keep}: demo_cls/, train/epoch_8.pth' in capsys.readouterr().out
+    with pytest.raises(SystemExit, match=f'--keep {keep} exists and is not empty; give a new '
+                       'or empty folder'):
+        tool.main(['--seed', '3', '--keep', str(keep)])
+    assert calls == [3]

@@ -15,6 +15,9 @@ and recipe (a variant of each runtime's default: KEY=VALUE pairs joined by
 only seed 0 with the default recipe is compared and written. Where OpenVINO
 computes bf16 natively it also prints openvino/bf16, the fp32 file in
 OpenVINO's bf16, never pinned (the CPU decides). About a minute on 2 cores.
+--keep DIR keeps what the run made (demo_cls/, train/epoch_8.pth, demo.onnx
+and each backend's demo-int8-<backend>.onnx) in a new folder, to measure it
+further (precision_agreement.py, int8_bound.py).
 """
 import argparse
 import os.path as osp
@@ -28,7 +31,7 @@ from rexnet_mm.deploy.reference import (BF16, DEMO_CONFIG, TOLERANCES, differenc
                                         train_demo)
 from rexnet_mm.utils.cpu import describe_cpu
 from rexnet_mm.utils.errors import one_line_errors
-from rexnet_mm.utils.files import partial_path, publish, remove_quietly
+from rexnet_mm.utils.files import check_output_dir, partial_path, publish, remove_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PINNED = osp.join(ROOT, 'tests', 'data', 'deploy_reference.yml')
@@ -48,6 +51,8 @@ def main(argv=None):
                    help='train the demo classifier with this seed (pinned: 0)')
     p.add_argument('--recipe', default='', metavar='VARIANT',
                    help='a variant of the int8 recipe, e.g. vectors=int8 (pinned: none)')
+    p.add_argument('--keep', metavar='DIR', help='keep the demo set, checkpoint and files in '
+                   'this new folder (default: a temporary one, removed)')
     args = p.parse_args(argv)
     pinned_run = args.seed == 0 and not args.recipe
     if args.write and not pinned_run:
@@ -56,11 +61,17 @@ def main(argv=None):
     from rexnet_mm.deploy.qdq_recipe import parse_variant
     for backend in BACKENDS:
         parse_variant(args.recipe, backend)  # refused before training
+    if args.keep:
+        check_output_dir(args.keep, '--keep', overwrite=None)
     backends = [b for b in BACKENDS if available(b)]
-    with tempfile.TemporaryDirectory(prefix='rexnet_reference_') as work:
+    with tempfile.TemporaryDirectory(prefix='rexnet_reference_') as tmp:
+        work = args.keep or tmp
         ckpt = train_demo(ROOT, work, seed=args.seed)
         measured = measure(osp.join(ROOT, DEMO_CONFIG), ckpt, work, backends,
                            variant=args.recipe, bf16=True)
+    if args.keep:
+        print(f'[reference] kept in {args.keep}: demo_cls/, {osp.relpath(ckpt, work)}, '
+              f'demo.onnx, ' + ', '.join(f'demo-int8-{b}.onnx' for b in backends))
     print('| backend/precision | top-1 | agreement | median logit err | max logit err |')
     print('|---|---|---|---|---|')
     for key, m in measured.items():

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""How close any int8 recipe can come to fp32 on a classifier, before you
-tune one: the int8 arithmetic simulated in PyTorch (rexnet_mm.deploy.int8_bound:
+"""How close int8 can come to fp32 on a classifier, before you tune a
+recipe: the int8 arithmetic simulated in PyTorch (rexnet_mm.deploy.int8_bound:
 per-channel int8 weights, per-tensor uint8 Conv / Linear inputs, conv outputs
 float) with the activation ranges chosen by calibration, per image, and per
 image by least squared error (oracles: a static recipe gives every image one
