@@ -234,10 +234,10 @@ def finish_recipe(src: str, dst: str, calib, search, opts: QuantOptions,
                   measure: str = 'held-out median logit error', logits: bool = True) -> dict:
     """Quantize ``src`` on the ``calib`` feeds, to the ``max_error`` budget of
     ``evaluate`` when one is given (:func:`quantize_to_budget`, steered by
-    the ``search`` feeds' SQNR), write the
-    SQNR ``report`` (on ``report_feeds``; with ``logits``, a classifier's,
-    each activation's logit error alone too: :func:`add_alone_errors`) and
-    publish ``dst``: all or nothing. Returns {'error': the held-out error
+    the ``search`` feeds' SQNR), write the SQNR ``report`` (on
+    ``report_feeds``; with ``logits``, a classifier's, each activation's
+    logit error alone too: :func:`add_alone_errors`) and publish ``dst``:
+    all or nothing. Returns {'error': the held-out error
     on the check images or None, 'rows', 'measure'}."""
     work = partial_path(dst, 'quantize')
     os.makedirs(work, exist_ok=True)

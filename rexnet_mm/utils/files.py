@@ -137,15 +137,16 @@ def content_hash(path: str) -> str:
     return h.hexdigest()
 
 
-def check_output_dir(path: str, what: str = '--out', *, overwrite: Optional[bool] = False,
-                     ) -> None:
+def check_output_dir(path: str, what: str = '--out', *, overwrite: bool = False,
+                     flag: Optional[str] = '--overwrite') -> None:
     """A folder a tool fills: refused when it is a file, or holds anything
     already (unless ``overwrite``, which replaces the files the tool writes
-    and leaves the others; None: the tool has no --overwrite)."""
+    and leaves the others; ``flag``: the tool's option that sets it, named in
+    the refusal, None where it has none)."""
     if osp.exists(path) and not osp.isdir(path):
         raise FileCheckError(f'{what} {path} is a file; give a folder to write into')
     if osp.isdir(path) and os.listdir(path) and not overwrite:
-        hint = ('' if overwrite is None else 'pass --overwrite to write into it (files of the '
-                'same name are replaced), or ')
+        hint = (f'pass {flag} to write into it (files of the same name are replaced), or '
+                if flag else '')
         raise FileCheckError(f'{what} {path} exists and is not empty; {hint}give a new or '
                              f'empty folder')

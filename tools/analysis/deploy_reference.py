@@ -62,7 +62,7 @@ def main(argv=None):
     for backend in BACKENDS:
         parse_variant(args.recipe, backend)  # refused before training
     if args.keep:
-        check_output_dir(args.keep, '--keep', overwrite=None)
+        check_output_dir(args.keep, '--keep', flag=None)
     backends = [b for b in BACKENDS if available(b)]
     with tempfile.TemporaryDirectory(prefix='rexnet_reference_') as tmp:
         work = args.keep or tmp

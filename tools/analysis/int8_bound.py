@@ -24,25 +24,25 @@ import sys
 import rexnet_mm  # noqa: F401
 from rexnet_mm.deploy.accuracy import agreement, logit_scale, table_row, worst_line
 from rexnet_mm.deploy.loading import config_inputs, load_for_inference
+from rexnet_mm.deploy.qdq_recipe import REDUCE_RANGE, QuantOptions
 from rexnet_mm.runner.cli import add_measure_args, doc_parser
 from rexnet_mm.utils.errors import one_line_errors
 from rexnet_mm.utils.files import check_input_file
 from rexnet_mm.utils.images import checked_images
 
-REDUCE_RANGE = ('auto', 'on', 'off')
 
-
-def print_tables(logits: dict, images, layers, args) -> None:
-    ref = logits.pop('fp32')
+def print_tables(logits: dict, images, layers, reduce: bool, args) -> None:
+    ref = logits['fp32']
+    schemes = {k: v for k, v in logits.items() if k != 'fp32'}
     print(f'\n{len(images)} images ({" ".join(args.images)}); reference: the fused model in '
-          f'fp32; simulated int8, weights {"7" if args.reduce else "8"}-bit')
+          f'fp32; simulated int8, weights {"7" if reduce else "8"}-bit')
     print('| activations / weights | top-1 agreement | median rel. logit diff | '
           'max rel. logit diff |')
     print('|---|---|---|---|')
-    for name, got in logits.items():
+    for name, got in schemes.items():
         print(table_row(name, agreement(ref, got)))
     print(f'\n{logit_scale(ref)}; the images that moved most:')
-    for name, got in logits.items():
+    for name, got in schemes.items():
         print(worst_line(name, ref, got, images))
     if layers:
         rows = [(agreement(ref, got), name) for name, got in layers]
@@ -72,9 +72,7 @@ def main(argv=None):
     check_input_file(args.checkpoint, 'checkpoint')
     images = checked_images(args.images, args.num, '--images')
     calib = checked_images(args.calib, args.num_calib, '--calib')
-    from rexnet_mm.utils.cpu import has_int8_dot
-    args.reduce = (args.reduce_range == 'on'
-                   or (args.reduce_range == 'auto' and not has_int8_dot()))
+    reduce = QuantOptions(reduce_range=args.reduce_range).reduce  # as quantize_onnx.py's
     cfg, model = load_for_inference(args.config, args.checkpoint, fuse=True,
                                     scopes=('mmpretrain', ))
     prepare = config_inputs(cfg, model)
@@ -82,9 +80,9 @@ def main(argv=None):
           flush=True)
     xs, cs = [prepare(i) for i in images], [prepare(c) for c in calib]
     from rexnet_mm.deploy.int8_bound import simulate, weight_sensitivity
-    logits = simulate(model, xs, cs, args.reduce)
-    layers = weight_sensitivity(model, xs, args.reduce) if args.layers else []
-    print_tables(logits, images, layers, args)
+    logits = simulate(model, xs, cs, reduce)
+    layers = weight_sensitivity(model, xs, reduce) if args.layers else []
+    print_tables(logits, images, layers, reduce, args)
     return 0
 
 
